@@ -1,0 +1,1 @@
+"""Headless rendering with pyrender (EGL first, OSMesa as fallback)."""

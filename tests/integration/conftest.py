@@ -1,0 +1,77 @@
+"""The integration lane: PostgreSQL and Redis over real connections, a real worker process.
+
+`make test` runs it with DATABASE_URL and CELERY_BROKER_URL pointing at PostgreSQL and Redis.
+Where they cannot be reached the lane is skipped on a developer's machine and fails under CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from pytest_django import DjangoDbBlocker
+
+from tests.conftest import skip_or_fail
+from tests.support.worker import celery_worker_process
+
+
+def _database_problem() -> str | None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        return f"DATABASE_URL is not PostgreSQL (engine {engine}); the integration lane needs it"
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    try:
+        psycopg.connect(
+            host=db.get("HOST") or "127.0.0.1",
+            port=int(db.get("PORT") or 5432),
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            dbname=db["NAME"],
+            connect_timeout=3,
+        ).close()
+    except psycopg.OperationalError as exc:
+        return f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} cannot be reached: {exc}".strip()
+    return None
+
+
+def _broker_problem() -> str | None:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        return f"CELERY_BROKER_URL is not Redis ({url.split('://')[0]}://); the integration lane needs it"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"Redis at {url} cannot be reached: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def integration_services() -> None:
+    for problem in (_database_problem(), _broker_problem()):
+        if problem:
+            skip_or_fail(problem)
+
+
+@pytest.fixture(scope="session")
+def real_worker(
+    integration_services: None,
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """One worker process for the lane, on Redis, writing to the PostgreSQL test database."""
+    import redis
+
+    # Messages left by an interrupted earlier run would reach this worker: drop them.
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for queue in ("celery", "gpu", "render"):
+        client.delete(queue)
+    log = Path(tmp_path_factory.mktemp("worker")) / "worker.log"
+    with django_db_blocker.unblock(), celery_worker_process(log) as node:
+        yield node

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: health checks, worker heartbeats, the status and home pages."""
