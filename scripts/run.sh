@@ -28,8 +28,15 @@ say "starting a Celery worker (log: $data/logs/worker.log)"
 .venv/bin/celery -A webapp worker -B -Q "${CELERY_WORKER_QUEUES:-celery,gpu,render}" \
   --concurrency 1 --loglevel INFO >"$data/logs/worker.log" 2>&1 &
 worker=$!
-cleanup() { kill "$worker" 2>/dev/null && wait "$worker" 2>/dev/null; }
-trap cleanup EXIT INT TERM
+cleanup() {
+  kill -0 "$worker" 2>/dev/null || return 0
+  echo "stopping the worker (warm shutdown)..."
+  kill -TERM "$worker" 2>/dev/null
+  for _ in $(seq 30); do kill -0 "$worker" 2>/dev/null || return 0; sleep 1; done
+  kill -KILL "$worker" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 $py manage.py wait_for_worker --timeout 120 || { tail -20 "$data/logs/worker.log"; exit 1; }
 
 cat <<MSG

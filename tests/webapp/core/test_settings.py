@@ -16,7 +16,8 @@ def load_settings(tmp_path: Path, **overrides: str) -> subprocess.CompletedProce
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='webapp.settings'; django.setup();"
         "from django.conf import settings as s;"
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.MTURK_ENDPOINT_URL or '-')"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.MTURK_ENDPOINT_URL or '-',"
+        " s.STORAGES['default']['BACKEND'])"
     )
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
 
@@ -36,7 +37,8 @@ def test_weak_secret_key_is_refused(tmp_path: Path) -> None:
 def test_debug_makes_a_random_key_and_embedded_defaults(tmp_path: Path) -> None:
     proc = load_settings(tmp_path, DJANGO_DEBUG="true")
     assert proc.returncode == 0, proc.stderr
-    engine, broker, mturk = proc.stdout.split()
+    engine, broker, mturk, storage = proc.stdout.split()
+    assert storage == "django.core.files.storage.FileSystemStorage"
     assert engine == "django.db.backends.sqlite3"
     assert broker.startswith("filesystem://")
     assert mturk == "https://mturk-requester-sandbox.us-east-1.amazonaws.com"
@@ -75,3 +77,11 @@ def test_mturk_production_endpoint_only_when_sandbox_off(tmp_path: Path) -> None
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[2] == "-"  # boto3's default endpoint: production
+
+
+def test_s3_media_through_django_storages(tmp_path: Path) -> None:
+    proc = load_settings(
+        tmp_path, SECRET_KEY="x" * 40, MEDIA_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="eft-media"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[3] == "storages.backends.s3.S3Storage"
