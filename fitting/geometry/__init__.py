@@ -1,0 +1,1 @@
+"""Rotations, cameras, crops. Conventions are stated at the top of each module."""

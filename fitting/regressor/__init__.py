@@ -1,0 +1,1 @@
+"""Image-to-SMPL regressors (HMR as in SPIN / EFT)."""

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import torch
+
+from fitting.geometry.camera import (
+    CropBox,
+    crop_image,
+    crop_to_image,
+    crop_to_normalized,
+    image_to_crop,
+    image_to_normalized,
+    normalized_to_image,
+    spin_translation_to_weak,
+    weak_perspective_project,
+    weak_to_spin_translation,
+)
+
+
+def test_box_rule_is_eft_s() -> None:
+    box = CropBox.from_bbox(100.0, 50.0, 80.0, 200.0)
+    assert (box.center_x, box.center_y) == (140.0, 150.0)
+    assert box.scale == pytest.approx(1.2 * 200.0 / 200.0)
+    assert box.side == pytest.approx(240.0)
+
+
+def test_crop_formula_exactly_as_documented() -> None:
+    box = CropBox(300.0, 200.0, 1.5)  # side 300 px
+    points = torch.tensor([[300.0, 200.0], [450.0, 50.0], [150.0, 350.0]], dtype=torch.float64)
+    crop = image_to_crop(points, box)
+    expected = 224.0 * (points - torch.tensor([300.0, 200.0], dtype=torch.float64)) / 300.0 + 112.0
+    assert torch.equal(crop, expected)
+    assert crop[1].tolist() == [224.0, 0.0]  # the box's top-right corner
+    assert torch.allclose(crop_to_image(crop, box), points)
+
+
+def test_normalized_and_image_pixels_round_trip() -> None:
+    box = CropBox(321.5, 123.25, 0.87)
+    g = torch.Generator().manual_seed(0)
+    points = torch.rand(10, 2, generator=g, dtype=torch.float64) * 500
+    normalized = image_to_normalized(points, box)
+    assert torch.allclose(normalized, crop_to_normalized(image_to_crop(points, box)), atol=1e-12)
+    assert torch.allclose(normalized_to_image(normalized, box), points, atol=1e-9)
+    # u = cx + 100 * scale * x_n
+    assert torch.allclose(normalized_to_image(normalized, box)[:, 0], 321.5 + 87.0 * normalized[:, 0])
+
+
+def test_crop_image_pads_with_zeros_and_keeps_content_in_place() -> None:
+    image = np.full((100, 200, 3), 255, dtype=np.uint8)
+    image[40:60, 90:110] = (255, 0, 0)  # a red square at the centre
+    box = CropBox(100.0, 50.0, 1.0)  # 200 px side: extends 50 px above and below the image
+    crop = crop_image(image, box)
+    assert crop.shape == (224, 224, 3)
+    assert (crop[5, 112] == 0).all()  # above the image: zero padding
+    assert (crop[112, 112] == (255, 0, 0)).all()  # the centre stays the centre
+    assert (crop[112, 20] == 255).all()
+    with pytest.raises(ValueError, match=r"\(H, W, C\)"):
+        crop_image(np.zeros((10, 10), dtype=np.uint8), box)
+
+
+def test_weak_perspective_projection_and_shape_errors() -> None:
+    points = torch.tensor([[[1.0, 2.0, 3.0], [-1.0, 0.5, 9.0]]])
+    cam = torch.tensor([[0.5, 0.1, -0.2]])
+    assert torch.allclose(weak_perspective_project(points, cam), torch.tensor([[[0.6, 0.8], [-0.4, 0.05]]]))
+    with pytest.raises(ValueError, match=r"cam_weak: expected shape \(1, 3\)"):
+        weak_perspective_project(points, torch.zeros(2, 3))
+
+
+def test_eft_and_spin_camera_conventions_convert_both_ways() -> None:
+    cam = torch.tensor([[0.9, 0.09, -0.18]], dtype=torch.float64)
+    spin_t = weak_to_spin_translation(cam)
+    # EFT's translation is s times SPIN's.
+    assert torch.allclose(spin_t[0, :2], torch.tensor([0.1, -0.2], dtype=torch.float64))
+    assert spin_t[0, 2].item() == pytest.approx(2 * 5000 / (224 * 0.9))
+    assert torch.allclose(spin_translation_to_weak(spin_t), cam)
+
+
+def test_bad_boxes_are_refused() -> None:
+    with pytest.raises(ValueError, match="positive width"):
+        CropBox.from_bbox(0, 0, 0, 10)
+    with pytest.raises(ValueError, match="at least 2 valid keypoints"):
+        CropBox.from_keypoints(np.array([[1.0, 1.0, 1.0], [5.0, 5.0, 0.0]]))
