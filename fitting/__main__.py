@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
@@ -24,6 +25,42 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+PREVIEW_POSES = {
+    # joint name -> axis-angle (radians) in the body frame (y up, facing +z, left at +x)
+    "rest": {},
+    "raised-arm": {
+        "left_shoulder": (0.0, 0.0, 1.4),
+        "right_elbow": (0.0, 1.5, 0.0),
+        "left_knee": (1.2, 0.0, 0.0),
+    },
+}
+
+
+def _cmd_body_preview(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from fitting.body.model import BodyModel
+    from fitting.geometry.rotations import axis_angle_to_rotmat
+    from fitting.joints import SMPL24_NAMES
+    from fitting.render.mesh import MeshSpec, render_views, side_by_side
+
+    body = BodyModel.load(args.body_model, args.j_regressor_extra)
+    axis_angle = torch.zeros(1, 24, 3)
+    for joint, value in PREVIEW_POSES[args.pose].items():
+        axis_angle[0, SMPL24_NAMES.index(joint)] = torch.tensor(value)
+    betas = torch.zeros(1, 10)
+    for index, value in enumerate(args.betas):
+        betas[0, index] = value
+    with torch.no_grad():
+        out = body(betas, axis_angle_to_rotmat(axis_angle))
+    images = render_views([MeshSpec(out.vertices[0].numpy(), body.faces)], ("front", "side"), size=args.size)
+    Image.fromarray(np.asarray(side_by_side(images))).save(args.out)
+    print(f"wrote {args.out}: {body.description}, pose {args.pose}, betas {betas[0].tolist()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fitting", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -32,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--backends", default="egl,osmesa", help="render backends to try, in order")
     probe.add_argument("--json", action="store_true", help="print one JSON object")
     probe.set_defaults(func=_cmd_probe)
+
+    preview = sub.add_parser("body-preview", help="render the body model (front and side) to a PNG")
+    preview.add_argument("--out", type=Path, required=True)
+    preview.add_argument("--pose", choices=sorted(PREVIEW_POSES), default="raised-arm")
+    preview.add_argument("--betas", type=float, nargs="*", default=[], help="up to 10 shape values")
+    preview.add_argument("--size", type=int, default=512)
+    preview.add_argument(
+        "--body-model", type=Path, default=None, help="licensed SMPL .pkl (default: open body)"
+    )
+    preview.add_argument("--j-regressor-extra", type=Path, default=None)
+    preview.set_defaults(func=_cmd_body_preview)
     return parser
 
 

