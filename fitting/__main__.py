@@ -61,6 +61,36 @@ def _cmd_body_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from fitting.synth.generate import SynthConfig, generate
+    from fitting.synth.preview import annotated_grid, pose_grid
+
+    config = SynthConfig(
+        people=args.people,
+        seed=args.seed,
+        width=args.size,
+        height=args.size,
+        max_people_per_image=args.max_per_image,
+        truncation_rate=args.truncation,
+        backgrounds=str(args.backgrounds) if args.backgrounds else None,
+    )
+    result = generate(config, args.out)
+    print(
+        f"wrote {result.people} people in {result.images} images to {args.out} in {result.seconds:.1f} s "
+        f"({result.people / max(result.seconds, 1e-9):.1f} people/s; {result.dropped} dropped: under "
+        f"{config.min_visible_keypoints} keypoints in the frame)"
+    )
+    if args.grid:
+        Image.fromarray(annotated_grid(args.out, count=16)).save(args.out / "grid.png")
+        Image.fromarray(pose_grid(count=24, seed=args.seed)).save(args.out / "poses.png")
+        print(
+        print(f"pictures: {args.out / 'grid.png'} (images with keypoints), {args.out / 'poses.png'} (poses)")
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fitting", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--j-regressor-extra", type=Path, default=None)
     preview.set_defaults(func=_cmd_body_preview)
+
+    synth = sub.add_parser(
+        "synth", help="render synthetic people with known 3D truth (COCO JSON + truth.npz)"
+    )
+    synth.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
+    synth.add_argument("--people", type=int, default=1000)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--size", type=int, default=384, help="image width and height in pixels")
+    synth.add_argument("--max-per-image", type=int, default=3)
+    synth.add_argument("--truncation", type=float, default=0.2, help="share of people partly out of frame")
+    synth.add_argument("--backgrounds", type=Path, default=None, help="folder of photographs for backgrounds")
+    synth.add_argument("--grid", action="store_true", help="also write grid.png and poses.png")
+    synth.set_defaults(func=_cmd_synth)
     return parser
 
 

@@ -507,6 +507,7 @@ def main() -> int:
         vertex_ids=vertex_ids,
         parents=np.asarray(SMPL24_PARENTS),
         provenance=provenance,
+        population_betas=betas_train,
     )
     progress(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)", start)
     print(json.dumps(provenance, indent=2))

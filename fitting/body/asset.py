@@ -34,6 +34,9 @@ class BodyAsset:
     vertex_ids: dict[str, int]
     parents: NDArray[np.int64]  # (24,)
     provenance: dict[str, Any]
+    #: Betas of the shapes the model was built from (N, 10): an empirical sample of the adult
+    #: population, for drawing realistic synthetic shapes.
+    population_betas: NDArray[np.float32]
 
     @property
     def num_vertices(self) -> int:
@@ -70,6 +73,7 @@ def save_asset(
     vertex_ids: Mapping[str, int],
     parents: NDArray[np.integer],
     provenance: Mapping[str, Any],
+    population_betas: NDArray[np.floating] | None = None,
 ) -> None:
     arrays: dict[str, NDArray[Any]] = {
         "v_template": np.asarray(v_template, dtype=np.float32),
@@ -78,6 +82,9 @@ def save_asset(
         "parents": np.asarray(parents, dtype=np.int32),
         "vertex_ids": np.frombuffer(json.dumps(dict(vertex_ids)).encode(), dtype=np.uint8),
         "provenance": np.frombuffer(json.dumps(dict(provenance)).encode(), dtype=np.uint8),
+        "population_betas": np.asarray(
+            population_betas if population_betas is not None else np.zeros((0, 10)), dtype=np.float32
+        ),
     }
     for name, dense in (
         ("weights", weights),
@@ -118,6 +125,7 @@ def load_asset(path: Path) -> BodyAsset:
         vertex_ids={str(k): int(v) for k, v in json.loads(files["vertex_ids"].tobytes()).items()},
         parents=files["parents"].astype(np.int64),
         provenance=json.loads(files["provenance"].tobytes()),
+        population_betas=files.get("population_betas", np.zeros((0, 10))).astype(np.float32),
     )
     v = asset.num_vertices
     expected = {

@@ -147,9 +147,13 @@ class BodyModel(nn.Module):
         source: Path,
         coco17_regressor: NDArray[np.floating] | None = None,
         provenance: dict[str, Any] | None = None,
+        population_betas: NDArray[np.floating] | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__()
+        self.population_betas = (
+            np.zeros((0, NUM_BETAS)) if population_betas is None else np.asarray(population_betas)
+        )
         self.kind: BodyKind = kind
         self.source = source
         self.sha256 = _sha256(source)
@@ -202,6 +206,7 @@ class BodyModel(nn.Module):
             source=Path(path),
             coco17_regressor=asset.coco17_regressor,
             provenance=asset.provenance,
+            population_betas=asset.population_betas,
             dtype=dtype,
         )
 
