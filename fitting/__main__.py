@@ -85,9 +85,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.grid:
         Image.fromarray(annotated_grid(args.out, count=16)).save(args.out / "grid.png")
         Image.fromarray(pose_grid(count=24, seed=args.seed)).save(args.out / "poses.png")
-        print(
         print(f"pictures: {args.out / 'grid.png'} (images with keypoints), {args.out / 'poses.png'} (poses)")
-        )
     return 0
 
 
