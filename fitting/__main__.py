@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
@@ -89,6 +90,92 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_people(args: argparse.Namespace) -> list[Any]:
+    from fitting.train.data import load_eft_json, load_synthetic
+
+    people = []
+    for folder in args.synthetic or []:
+        people += load_synthetic(folder)
+    if args.eft_json:
+        if not args.images:
+            raise SystemExit("--eft-json needs --images (the folder its imageName entries are relative to)")
+        people += load_eft_json(args.eft_json, args.images)
+    if not people:
+        raise SystemExit("no training data: give --synthetic DIR and/or --eft-json FILE --images DIR")
+    return people
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from fitting.train.data import Augment
+    from fitting.train.trainer import LossWeights, TrainConfig
+
+    return TrainConfig(
+        out=str(args.out),
+        backbone=args.backbone,
+        input_size=args.input_size,
+        aux_keypoints=args.aux_keypoints,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        minutes=args.minutes,
+        val_every=args.val_every,
+        checkpoint_every=args.val_every,
+        workers=args.workers,
+        seed=args.seed,
+        device=args.device,
+        augment=Augment(
+            crop_levels_prob=args.crop_aug,
+            flip_prob=0.0 if args.no_flip else 0.5,
+            scale_range=args.scale_aug,
+            colour=args.colour_aug,
+        ),
+        losses=LossWeights(
+            keypoints_2d=args.loss_2d, joints_3d=args.loss_3d, pose=args.loss_pose, betas=args.loss_betas
+        ),
+        max_steps=args.max_steps,
+    )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from fitting.train.data import describe, split
+    from fitting.train.trainer import train
+
+    people = _load_people(args)
+    train_people, val_people = split(people, args.val_fraction, args.seed)
+    print(f"training on {describe(train_people)}, validating on {describe(val_people)}")
+    result = train(_train_config(args), train_people, val_people, resume=args.resume, init=args.init)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from fitting.device import resolve_device
+    from fitting.regressor.hmr import load_checkpoint
+    from fitting.train.evaluate import evaluate_levels, results_plot, results_table
+
+    people = _load_people(args)
+    checkpoint = load_checkpoint(args.checkpoint)
+    results = evaluate_levels(checkpoint, people, device=resolve_device(args.device), workers=args.workers)
+    title = f"{args.checkpoint.name} on {len(people)} people"
+    table = results_table(results, title)
+    print(table)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "evaluation.md").write_text(table)
+        (args.out / "evaluation.json").write_text(json.dumps([vars(r) for r in results], indent=2))
+        results_plot(results, args.out / "evaluation.png", title)
+        print(f"wrote {args.out / 'evaluation.md'}, evaluation.json and evaluation.png")
+    return 0
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--synthetic", type=Path, action="append", help="a synthetic set folder (repeatable)")
+    parser.add_argument("--eft-json", type=Path, default=None, help="an EFT JSON export with SMPL parameters")
+    parser.add_argument("--images", type=Path, default=None, help="image folder of the EFT JSON export")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=2, help="data loading processes")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fitting", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +208,44 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--backgrounds", type=Path, default=None, help="folder of photographs for backgrounds")
     synth.add_argument("--grid", action="store_true", help="also write grid.png and poses.png")
     synth.set_defaults(func=_cmd_synth)
+
+    train = sub.add_parser("train", help="train HMR on sets with SMPL parameters (synthetic, EFT JSON)")
+    _add_data_args(train)
+    train.add_argument("--out", type=Path, required=True, help="folder for latest.pt and best.pt")
+    train.add_argument("--backbone", choices=["resnet50", "resnet18", "small", "tiny"], default="resnet50")
+    train.add_argument("--input-size", type=int, default=224)
+    train.add_argument("--aux-keypoints", action="store_true", help="3 extra input channels: the 2D skeleton")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--lr", type=float, default=5e-5)
+    train.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
+    train.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
+    train.add_argument("--val-every", type=int, default=500, help="steps between validations/checkpoints")
+    train.add_argument("--val-fraction", type=float, default=0.05)
+    train.add_argument(
+        "--crop-aug", type=float, default=0.3, help="probability of a truncated box (paper: 0.3)"
+    )
+    train.add_argument("--scale-aug", type=float, default=0.2)
+    train.add_argument("--colour-aug", type=float, default=0.4)
+    train.add_argument("--no-flip", action="store_true")
+    train.add_argument("--loss-2d", type=float, default=5.0, help="weight of the 2D keypoint term (SPIN: 5)")
+    train.add_argument("--loss-3d", type=float, default=5.0, help="weight of the 3D joint term (SPIN: 5)")
+    train.add_argument("--loss-pose", type=float, default=1.0, help="weight of the SMPL pose term (SPIN: 1)")
+    train.add_argument(
+        "--loss-betas", type=float, default=0.001, help="weight of the betas term (SPIN: 0.001)"
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--resume", type=Path, default=None, help="continue from a checkpoint (model + optimizer)"
+    )
+    train.add_argument("--init", type=Path, default=None, help="start from a checkpoint's weights")
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="MPJPE / PA-MPJPE / 2D error per crop level, table and plot")
+    _add_data_args(evaluate)
+    evaluate.add_argument("--checkpoint", type=Path, required=True)
+    evaluate.add_argument("--out", type=Path, default=None, help="folder for evaluation.md/.json/.png")
+    evaluate.set_defaults(func=_cmd_evaluate)
     return parser
 
 

@@ -28,7 +28,7 @@ NUM_JOINTS = 24
 NPOSE = NUM_JOINTS * 6
 NUM_BETAS = 10
 
-BackboneName = Literal["resnet50", "resnet18", "tiny"]
+BackboneName = Literal["resnet50", "resnet18", "small", "tiny"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ BACKBONES: dict[str, BackboneSpec] = {
     "resnet50": BackboneSpec("bottleneck", (3, 4, 6, 3), 64),
     # Lighter backbones for CPU training and fast tests; same naming scheme.
     "resnet18": BackboneSpec("basic", (2, 2, 2, 2), 64),
+    # The bootstrap regressor's: about 220 crops/s of training at 128 px on 2 CPU cores.
+    "small": BackboneSpec("basic", (1, 1, 1, 1), 32),
     "tiny": BackboneSpec("basic", (1, 1, 1, 1), 16),
 }
 
@@ -118,6 +120,22 @@ class MeanParams:
         pose = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]).repeat(NUM_JOINTS)
         pose[:6] = torch.tensor([1.0, 0.0, 0.0, -1.0, 0.0, 0.0])  # diag(1, -1, -1) in 6D
         return cls(pose, torch.zeros(NUM_BETAS), torch.tensor([0.9, 0.0, 0.0]))
+
+    @classmethod
+    def from_poses(cls, pose_rotmat: Tensor, betas: Tensor) -> MeanParams:
+        """The mean of a training set: per joint, the rotation nearest the average matrix.
+
+        The global orientation stays the built-in upright one (headings average out).
+        """
+        if pose_rotmat.ndim != 4 or pose_rotmat.shape[1:] != (NUM_JOINTS, 3, 3):
+            raise ValueError(f"pose_rotmat: expected shape (N, 24, 3, 3), got {tuple(pose_rotmat.shape)}")
+        u, _s, vh = torch.linalg.svd(pose_rotmat.double().mean(dim=0))
+        nearest = u @ vh
+        nearest[torch.det(nearest) < 0] = torch.eye(3, dtype=torch.float64)  # degenerate averages
+        builtin = cls.builtin()
+        pose = nearest[:, :, :2].reshape(NUM_JOINTS, 6).float()
+        pose[0] = builtin.pose_6d[:6]
+        return cls(pose.reshape(-1), betas.double().mean(dim=0).float(), builtin.cam)
 
     @classmethod
     def from_npz(cls, path: Path) -> MeanParams:
@@ -249,6 +267,12 @@ class HMR(nn.Module):
     def forward(self, images: Tensor) -> HmrOutput:
         return self.regress(self.features(images))
 
+    def regress_mean(self, batch: int) -> HmrOutput:
+        """The starting point of the error feedback (the mean parameters), ``batch`` times."""
+        pose = self.init_pose.expand(batch, -1)
+        rotmat = rot6d_to_rotmat(pose.reshape(batch, NUM_JOINTS, 6))
+        return HmrOutput(rotmat, self.init_shape.expand(batch, -1), self.init_cam.expand(batch, -1), pose)
+
 
 def _strip_prefix(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
     # Checkpoints saved from nn.DataParallel carry a "module." prefix.
@@ -273,7 +297,7 @@ def infer_backbone(state: Mapping[str, Tensor]) -> BackboneName:
             and stem.shape[0] == spec.width
         ):
             return name  # type: ignore[return-value]
-    raise ValueError("the state dict matches no known backbone (resnet50, resnet18, tiny)")
+    raise ValueError(f"the state dict matches no known backbone ({', '.join(BACKBONES)})")
 
 
 @dataclass(frozen=True)
