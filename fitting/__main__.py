@@ -168,6 +168,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bootstrap(args: argparse.Namespace) -> int:
+    from fitting.train.bootstrap import BootstrapConfig, run_bootstrap
+
+    run_bootstrap(
+        BootstrapConfig(
+            work=args.work,
+            export=args.export,
+            people=args.people,
+            test_people=args.test_people,
+            minutes=args.minutes,
+            workers=args.workers,
+            device=args.device,
+        )
+    )
+    return 0
+
+
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--synthetic", type=Path, action="append", help="a synthetic set folder (repeatable)")
     parser.add_argument("--eft-json", type=Path, default=None, help="an EFT JSON export with SMPL parameters")
@@ -246,6 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", type=Path, required=True)
     evaluate.add_argument("--out", type=Path, default=None, help="folder for evaluation.md/.json/.png")
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    boot = sub.add_parser("bootstrap", help="make the open body's regressor: synth, train, evaluate, export")
+    boot.add_argument("--work", type=Path, default=Path("data/bootstrap"), help="sets, runs and the report")
+    boot.add_argument("--export", type=Path, default=Path("fitting/data/bootstrap_hmr.pt"))
+    boot.add_argument("--people", type=int, default=5000)
+    boot.add_argument("--test-people", type=int, default=500)
+    boot.add_argument("--minutes", type=float, default=40.0, help="training time budget")
+    boot.add_argument("--workers", type=int, default=1)
+    boot.add_argument("--device", default="auto")
+    boot.set_defaults(func=_cmd_bootstrap)
     return parser
 
 

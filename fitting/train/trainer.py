@@ -269,7 +269,7 @@ def train(
             optimizer.step()
             step += 1
             if bar is not None:
-                bar.set_postfix(loss=f"{float(loss):.3f}", l2d=f"{parts['2d']:.4f}", l3d=f"{parts['3d']:.4f}")
+                bar.set_postfix(loss=f"{loss.item():.3f}", l2d=f"{parts['2d']:.4f}", l3d=f"{parts['3d']:.4f}")
                 bar.update(1)
             if step % config.val_every == 0:
                 metrics = evaluate_model(model, body, val_loader, device)

@@ -171,7 +171,19 @@ def check_body_model(*, expose_path: bool = False) -> Check:
 
 
 def check_regressor(*, expose_path: bool = False) -> Check:
-    return _model_file(settings.EFT_REGRESSOR_CHECKPOINT, default="none configured", expose_path=expose_path)
+    if settings.EFT_REGRESSOR_CHECKPOINT is None:
+        from fitting.assets import BOOTSTRAP_REGRESSOR_PATH
+
+        name = BOOTSTRAP_REGRESSOR_PATH.name
+        result: Check = {
+            "ok": BOOTSTRAP_REGRESSOR_PATH.is_file(),
+            "configured": False,
+            "which": f"bootstrap regressor ({name})",
+        }
+        if not result["ok"]:
+            result["error"] = f"no checkpoint configured and {name} is missing (python -m fitting bootstrap)"
+        return result
+    return _model_file(settings.EFT_REGRESSOR_CHECKPOINT, default="", expose_path=expose_path)
 
 
 ESSENTIAL = ("database", "broker", "worker")

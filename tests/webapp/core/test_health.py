@@ -39,6 +39,7 @@ def test_healthz_reports_every_component_without_a_worker(client: Client) -> Non
     assert checks["body_model"]["which"] == "open body (open_body.npz)"
     assert checks["body_model"]["ok"] is OPEN_BODY_PATH.is_file()
     assert checks["regressor"]["configured"] is False
+    assert checks["regressor"]["which"] == "bootstrap regressor (bootstrap_hmr.pt)"
 
 
 def test_configured_files_are_named_and_missing_ones_flagged(

@@ -1,0 +1,125 @@
+"""Training data and a few steps of HMR training on a tiny synthetic set."""
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fitting.body.model import BodyModel
+from fitting.joints import GT24_FLIP, SMPL24_NAMES
+from fitting.regressor.hmr import HMR, load_checkpoint
+from fitting.synth.generate import SynthConfig, generate
+from fitting.train.data import (
+    TRUNCATION_LEVELS,
+    Augment,
+    PersonDataset,
+    box_for_level,
+    flip_pose,
+    load_synthetic,
+    split,
+)
+from fitting.train.evaluate import evaluate_levels, results_table
+from fitting.train.trainer import LossWeights, TrainConfig, hmr_loss, train
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> list:
+    out = tmp_path_factory.mktemp("train") / "set"
+    generate(SynthConfig(people=12, seed=5, width=160, height=160), out, progress=False)
+    return load_synthetic(out)
+
+
+def test_samples_have_documented_shapes(people: list) -> None:
+    data = PersonDataset(people, 96, aux_channels=True, augment=Augment())
+    item = data[0]
+    assert item["image"].shape == (6, 96, 96)
+    assert item["keypoints_2d"].shape == (49, 3)
+    assert item["pose_rotmat"].shape == (24, 3, 3)
+    assert item["has_3d"].item() == 1.0
+    channels = item["image"][3:]
+    assert set(channels.unique().tolist()) <= {0.0, 1.0}  # the drawn skeleton
+
+
+def test_full_box_sample_projects_like_the_truth(people: list) -> None:
+    data = PersonDataset(people, 128, augment=Augment.none(), level=7)
+    item = data[0]
+    person = people[0]
+    box = box_for_level(person, 7)
+    expected = (person.keypoints_spin49[:, :2] - [box.center_x, box.center_y]) / (100 * box.scale)
+    inside = item["keypoints_2d"][:, 2] > 0
+    assert np.allclose(item["keypoints_2d"][inside, :2].numpy(), expected[inside.numpy()], atol=1e-4)
+
+
+def test_flip_mirrors_the_body() -> None:
+    rng = np.random.default_rng(0)
+    from fitting.geometry.rotations import axis_angle_to_rotmat
+
+    pose = axis_angle_to_rotmat(torch.as_tensor(rng.normal(0, 0.3, size=(24, 3)))).numpy()
+    assert np.allclose(flip_pose(flip_pose(pose)), pose)
+    body = BodyModel.open_body(dtype=torch.float64)
+    a = body(torch.zeros(1, 10, dtype=torch.float64), torch.as_tensor(pose)[None]).joints_spin49[0, 25:]
+    b = body(torch.zeros(1, 10, dtype=torch.float64), torch.as_tensor(flip_pose(pose))[None]).joints_spin49[
+        0, 25:
+    ]
+    mirrored = a.numpy()[list(GT24_FLIP)] * [-1, 1, 1]
+    pelvis = SMPL24_NAMES.index("pelvis")
+    assert pelvis == 0
+    centred = b.numpy() - b.numpy().mean(0)
+    assert np.abs(centred - (mirrored - mirrored.mean(0))).max() < 0.02  # the template is nearly symmetric
+
+
+def test_truncation_levels_grow_to_the_full_body(people: list) -> None:
+    assert len(TRUNCATION_LEVELS) == 8
+    for smaller, larger in itertools.pairwise(TRUNCATION_LEVELS):
+        assert set(smaller) < set(larger)
+    person = people[0]
+    assert box_for_level(person, 0).side < box_for_level(person, 6).side
+
+
+def test_a_few_steps_reduce_the_loss(people: list) -> None:
+    torch.manual_seed(0)
+    model = HMR("tiny", in_channels=6).train()
+    body = BodyModel.open_body()
+    data = PersonDataset(people[:8], 64, aux_channels=True, augment=Augment.none(), level=7)
+    batch = {k: torch.stack([data[i][k] for i in range(8)]) for k in data[0]}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    weights = LossWeights()
+    losses = []
+    for _ in range(25):
+        loss, _parts = hmr_loss(body, model(batch["image"]), batch, weights)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_train_writes_resumable_spin_checkpoints(people: list, tmp_path: Path) -> None:
+    train_people, val_people = split(people, 0.25, 0)
+    config = TrainConfig(out=str(tmp_path), backbone="tiny", input_size=64, aux_keypoints=True, epochs=1,
+                         batch_size=4, lr=1e-3, val_every=2, checkpoint_every=2, workers=0)  # fmt: skip
+    result = train(config, train_people, val_people, progress=False, log=lambda _m: None)
+    latest = load_checkpoint(tmp_path / "latest.pt")
+    assert latest.model.in_channels == 6
+    assert latest.meta["eft_meta"]["aux"] == "gt24-skeleton-3ch"
+    raw = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert {
+        "model",
+        "optimizer",
+        "epoch",
+        "batch_idx",
+        "batch_size",
+        "dataset_perm",
+        "total_step_count",
+    } <= set(raw)
+    assert raw["total_step_count"] == result["steps"]
+    again = train(TrainConfig(**{**config.__dict__, "epochs": 2}), train_people, val_people,
+                  resume=tmp_path / "latest.pt", progress=False, log=lambda _m: None)  # fmt: skip
+    assert again["steps"] > result["steps"]
+    levels = evaluate_levels(latest, val_people, workers=0)
+    table = results_table(levels, "tiny")
+    assert [r.level for r in levels] == [1, 2, 4, 7]
+    assert "| 4 (upper body) |" in table
+    assert all(r.mean_pose_pa_mpjpe > 0 for r in levels)
