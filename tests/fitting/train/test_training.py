@@ -123,3 +123,35 @@ def test_train_writes_resumable_spin_checkpoints(people: list, tmp_path: Path) -
     assert [r.level for r in levels] == [1, 2, 4, 7]
     assert "| 4 (upper body) |" in table
     assert all(r.mean_pose_pa_mpjpe > 0 for r in levels)
+
+
+def test_eft_json_export_is_read_as_training_data(people: list, tmp_path: Path) -> None:
+    import json
+
+    from fitting.train.data import load_eft_json
+
+    person = people[0]
+    x, y, w, h = person.bbox
+    entry = {
+        "parm_pose": person.pose_rotmat.tolist(),
+        "parm_shape": person.betas.tolist(),
+        "parm_cam": [0.9, 0.0, 0.0],
+        "bbox_scale": 1.2 * max(w, h) / 200,
+        "bbox_center": [x + w / 2, y + h / 2],
+        "gt_keypoint_2d": person.keypoints_spin49.tolist(),
+        "smpltype": "smpl",
+        "annotId": 1,
+        "imageName": person.image_path.name,
+    }
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"ver": "0.1", "data": [entry], "meta": {"dbname": "synthetic"}}))
+    loaded = load_eft_json(path, person.image_path.parent)
+    assert len(loaded) == 1
+    assert np.allclose(loaded[0].pose_rotmat, person.pose_rotmat)
+    assert loaded[0].joints_gt24 is None  # pseudo ground truth: 3D comes from the body model
+    item = PersonDataset(loaded, 64, augment=Augment.none(), level=7)[0]
+    assert item["has_smpl"].item() == 1.0
+    assert item["has_3d"].item() == 0.0
+    path.write_text(json.dumps({"data": [{"parm_pose": []}]}))
+    with pytest.raises(ValueError, match=r"export\.json: entry 0 is malformed"):
+        load_eft_json(path, tmp_path)
