@@ -155,3 +155,14 @@ def test_eft_json_export_is_read_as_training_data(people: list, tmp_path: Path) 
     path.write_text(json.dumps({"data": [{"parm_pose": []}]}))
     with pytest.raises(ValueError, match=r"export\.json: entry 0 is malformed"):
         load_eft_json(path, tmp_path)
+
+
+def test_shipped_bootstrap_regressor_beats_the_mean_pose(people: list) -> None:
+    from fitting.assets import BOOTSTRAP_REGRESSOR_PATH
+
+    checkpoint = load_checkpoint(BOOTSTRAP_REGRESSOR_PATH)
+    meta = checkpoint.meta["eft_meta"]
+    assert meta["aux"] == "gt24-skeleton-3ch"
+    assert meta["body_sha256"] == BodyModel.open_body().sha256  # trained for the shipped body
+    full_box = evaluate_levels(checkpoint, people, levels=(7,), workers=0)[0]
+    assert full_box.pa_mpjpe < 0.85 * full_box.mean_pose_pa_mpjpe
