@@ -12,7 +12,6 @@ Outputs of ``BodyModel.forward(betas (B, 10), pose_rotmat (B, 24, 3, 3), transl 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import pickle
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from numpy.typing import NDArray
 from smplx.utils import Struct
 from torch import Tensor, nn
 
-from fitting.assets import OPEN_BODY_PATH
+from fitting.assets import OPEN_BODY_PATH, file_sha256
 from fitting.body.asset import load_asset
 from fitting.joints import SPIN49_FROM_SMPL54
 
@@ -118,14 +117,6 @@ def read_smpl_pickle(path: Path) -> dict[str, Any]:
     return data
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class BodyModel(nn.Module):
     """SMPL-format body: ``forward(betas, pose_rotmat, transl=None) -> BodyOutput``.
 
@@ -156,7 +147,7 @@ class BodyModel(nn.Module):
         )
         self.kind: BodyKind = kind
         self.source = source
-        self.sha256 = _sha256(source)
+        self.sha256 = file_sha256(source)
         self.provenance = provenance or {}
         # smplx prints a warning for models with 10 shape directions (SMPL's own has 10 too).
         with contextlib.redirect_stdout(io.StringIO()):

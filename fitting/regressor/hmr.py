@@ -11,7 +11,6 @@ Outputs: ``pose_rotmat (B, 24, 3, 3)`` (index 0 is the global orientation), ``be
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from fitting.assets import file_sha256
 from fitting.geometry.rotations import rot6d_to_rotmat
 
 NUM_JOINTS = 24
@@ -306,14 +306,6 @@ class LoadedCheckpoint:
     path: Path
     sha256: str
     meta: dict[str, Any]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> LoadedCheckpoint:

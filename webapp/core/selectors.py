@@ -140,50 +140,41 @@ def check_torch(capabilities: Check) -> Check:
     return result
 
 
-def _model_file(path: Path | None, *, default: str, expose_path: bool) -> Check:
-    if path is None:
-        return {"ok": True, "configured": False, "which": default}
-    exists = path.is_file()
-    result: Check = {"ok": exists, "configured": True, "which": path.name}
+def _model_file(configured: Path | None, shipped: Path, label: str, *, expose_path: bool) -> Check:
+    """A configured model file, or else the one shipped in fitting/data."""
+    if configured is None:
+        result: Check = {"ok": shipped.is_file(), "configured": False, "which": f"{label} ({shipped.name})"}
+        if not result["ok"]:
+            result["error"] = (
+                f"no file configured and the shipped {shipped.name} is missing from fitting/data"
+            )
+        return result
+    exists = configured.is_file()
+    result = {"ok": exists, "configured": True, "which": configured.name}
     if expose_path:
-        result["path"] = str(path)
+        result["path"] = str(configured)
     if exists:
-        result["size_bytes"] = path.stat().st_size
+        result["size_bytes"] = configured.stat().st_size
     else:
-        result["error"] = f"configured file {path.name} does not exist or is not a file"
+        result["error"] = f"configured file {configured.name} does not exist or is not a file"
     return result
 
 
 def check_body_model(*, expose_path: bool = False) -> Check:
-    if settings.EFT_BODY_MODEL_PATH is None:
-        # The shipped default; importing fitting.assets pulls in no torch.
-        from fitting.assets import OPEN_BODY_PATH
+    from fitting.assets import OPEN_BODY_PATH  # plain paths: no torch is imported
 
-        result: Check = {
-            "ok": OPEN_BODY_PATH.is_file(),
-            "configured": False,
-            "which": f"open body ({OPEN_BODY_PATH.name})",
-        }
-        if not result["ok"]:
-            result["error"] = f"the open body asset {OPEN_BODY_PATH.name} is missing from fitting/data"
-        return result
-    return _model_file(settings.EFT_BODY_MODEL_PATH, default="", expose_path=expose_path)
+    return _model_file(settings.EFT_BODY_MODEL_PATH, OPEN_BODY_PATH, "open body", expose_path=expose_path)
 
 
 def check_regressor(*, expose_path: bool = False) -> Check:
-    if settings.EFT_REGRESSOR_CHECKPOINT is None:
-        from fitting.assets import BOOTSTRAP_REGRESSOR_PATH
+    from fitting.assets import BOOTSTRAP_REGRESSOR_PATH
 
-        name = BOOTSTRAP_REGRESSOR_PATH.name
-        result: Check = {
-            "ok": BOOTSTRAP_REGRESSOR_PATH.is_file(),
-            "configured": False,
-            "which": f"bootstrap regressor ({name})",
-        }
-        if not result["ok"]:
-            result["error"] = f"no checkpoint configured and {name} is missing (python -m fitting bootstrap)"
-        return result
-    return _model_file(settings.EFT_REGRESSOR_CHECKPOINT, default="", expose_path=expose_path)
+    return _model_file(
+        settings.EFT_REGRESSOR_CHECKPOINT,
+        BOOTSTRAP_REGRESSOR_PATH,
+        "bootstrap regressor",
+        expose_path=expose_path,
+    )
 
 
 ESSENTIAL = ("database", "broker", "worker")
