@@ -133,6 +133,7 @@ def _train_config(args: argparse.Namespace) -> Any:
             keypoints_2d=args.loss_2d, joints_3d=args.loss_3d, pose=args.loss_pose, betas=args.loss_betas
         ),
         max_steps=args.max_steps,
+        mean_params=str(args.mean_params) if args.mean_params else None,
     )
 
 
@@ -256,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", type=Path, default=None, help="continue from a checkpoint (model + optimizer)"
     )
     train.add_argument("--init", type=Path, default=None, help="start from a checkpoint's weights")
+    train.add_argument(
+        "--mean-params", type=Path, default=None, help="SPIN's smpl_mean_params.npz (default: data mean)"
+    )
     train.set_defaults(func=_cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="MPJPE / PA-MPJPE / 2D error per crop level, table and plot")

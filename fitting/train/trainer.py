@@ -55,6 +55,7 @@ class TrainConfig:
     clip_grad: float = 5.0  # max gradient norm; keeps a bad batch from throwing the camera scale negative
     minutes: float | None = None  # stop (and save) after this much training time
     max_steps: int | None = None  # or after this many optimiser steps
+    mean_params: str | None = None  # SPIN's smpl_mean_params.npz; default: the training set's mean
     val_every: int = 500  # steps
     checkpoint_every: int = 500  # steps
     workers: int = 2
@@ -183,7 +184,10 @@ def train(
                 f"{init}: has {model.in_channels} input channels, the config asks for {in_channels}"
             )
     else:
-        model = HMR(backbone=config.backbone, in_channels=in_channels, mean_params=mean_params(train_people))
+        start = (
+            MeanParams.from_npz(Path(config.mean_params)) if config.mean_params else mean_params(train_people)
+        )
+        model = HMR(backbone=config.backbone, in_channels=in_channels, mean_params=start)
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     train_set = PersonDataset(
