@@ -311,7 +311,3 @@ def train(
         "minutes": (time.perf_counter() - started) / 60,
     }
 
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed)
