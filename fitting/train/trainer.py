@@ -310,4 +310,3 @@ def train(
         "best_pa_mpjpe": best,
         "minutes": (time.perf_counter() - started) / 60,
     }
-
