@@ -107,3 +107,19 @@ def test_the_regressor_is_left_unchanged(tuner: ExemplarFineTuner, targets: list
     tuner.fit(targets[0])
     after = tuner.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_batched_matches_one_at_a_time(tuner: ExemplarFineTuner, targets: list[EftTarget]) -> None:
+    from fitting.eft.batched import BatchedFineTuner, memory_per_person
+
+    # A threshold between the people's errors, so some stop early and some run to the limit.
+    config = EftConfig(lr=5e-5, max_iterations=5, threshold_px=5.0)
+    single = [ExemplarFineTuner(tuner.model, tuner.body, config).fit(t) for t in targets]
+    batch = BatchedFineTuner(tuner.model, tuner.body, config).fit(targets)
+    assert [r.iterations for r in batch] == [r.iterations for r in single]
+    assert len({r.iterations for r in single}) > 1, "the test needs people that stop at different times"
+    for a, b in zip(single, batch, strict=True):
+        assert torch.allclose(a.pose_rotmat, b.pose_rotmat, atol=1e-4)
+        assert torch.allclose(a.betas, b.betas, atol=1e-4)
+        assert abs(a.mean_error_px - b.mean_error_px) < 1e-2
+    assert memory_per_person(tuner.model, 128) > 4 * sum(p.numel() for p in tuner.model.parameters())
