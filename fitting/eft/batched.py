@@ -112,12 +112,21 @@ class BatchedFineTuner:
                 if mean_error < cfg.threshold_px or iterations >= cfg.max_iterations:
                     ok, reason = sanity_verdict(betas[i].detach(), loss_2d[i].item(), cfg.sanity)
                     results[i] = EftResult(
-                        pose_rotmat=pose[i].detach(), betas=betas[i].detach(), cam_weak=cam[i].detach(),
-                        joint_error_px=errors, mean_error_px=mean_error, keypoint_loss=loss_2d[i].item(),
-                        iterations=iterations, loss_before=loss_before[i].item(),
-                        loss_after=per_person[i].item(), seconds=0.0, sanity_ok=ok, sanity_reason=reason, config=asdict(cfg),
+                        pose_rotmat=pose[i].detach(),
+                        betas=betas[i].detach(),
+                        cam_weak=cam[i].detach(),
+                        joint_error_px=errors,
+                        mean_error_px=mean_error,
+                        keypoint_loss=loss_2d[i].item(),
+                        iterations=iterations,
+                        loss_before=loss_before[i].item(),
+                        loss_after=per_person[i].item(),
+                        seconds=0.0,
+                        sanity_ok=ok,
+                        sanity_reason=reason,
+                        config=asdict(cfg),
                         checkpoint_sha256=self.checkpoint_sha256,
-                    )  # fmt: skip
+                    )
             if all(r is not None for r in results):
                 break
             active = torch.tensor([r is None for r in results], dtype=per_person.dtype)
