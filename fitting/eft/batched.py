@@ -129,7 +129,9 @@ class BatchedFineTuner:
                     )
             if all(r is not None for r in results):
                 break
-            active = torch.tensor([r is None for r in results], dtype=per_person.dtype)
+            active = torch.tensor(
+                [r is None for r in results], dtype=per_person.dtype, device=per_person.device
+            )
             optimizer.zero_grad(set_to_none=True)
             (per_person * active).sum().backward()  # type: ignore[no-untyped-call]
             optimizer.step()
