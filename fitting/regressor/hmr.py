@@ -336,6 +336,18 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Loa
     return LoadedCheckpoint(model=model, path=path, sha256=file_sha256(path), meta=meta)
 
 
+#: The keys of SPIN's (and EFT's) checkpoint files.
+SPIN_CHECKPOINT_KEYS = (
+    "model",
+    "optimizer",
+    "epoch",
+    "batch_idx",
+    "batch_size",
+    "dataset_perm",
+    "total_step_count",
+)
+
+
 def save_checkpoint(
     path: Path,
     model: HMR,
@@ -347,11 +359,17 @@ def save_checkpoint(
     dataset_perm: Sequence[int] | Tensor | None = None,
     total_step_count: int = 0,
     extra: Mapping[str, Any] | None = None,
+    half: bool = False,
 ) -> None:
-    """Write a checkpoint in SPIN's format (keys model, optimizer, epoch, batch_idx, batch_size,
-    dataset_perm, total_step_count), plus ``extra`` metadata; written atomically."""
+    """Write a checkpoint in SPIN's format (SPIN_CHECKPOINT_KEYS) plus ``extra`` metadata, atomically.
+
+    ``half`` stores float weights in half precision (loading casts them back).
+    """
+    state = model.state_dict()
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
     payload: dict[str, Any] = {
-        "model": model.state_dict(),
+        "model": state,
         "optimizer": optimizer.state_dict() if optimizer is not None else {},
         "epoch": epoch,
         "batch_idx": batch_idx,

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from fitting.regressor.hmr import load_checkpoint
+from fitting.regressor.hmr import load_checkpoint, save_checkpoint
 from fitting.train.data import Augment, describe, load_synthetic, split
 from fitting.train.evaluate import evaluate_levels, results_plot, results_table
 from fitting.train.trainer import LossWeights, TrainConfig, train
@@ -58,24 +56,17 @@ def _ensure_set(folder: Path, people: int, seed: int) -> None:
 
 def export_half(checkpoint: Path, out: Path, extra: dict[str, Any]) -> None:
     """Rewrite a checkpoint with half-precision float weights and no optimiser state."""
-    raw = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in raw["model"].items()}
-    meta = dict(raw.get("eft_meta", {}))
-    meta.update(extra)
-    payload = {
-        "model": state,
-        "optimizer": {},
-        "epoch": raw.get("epoch", 0),
-        "batch_idx": 0,
-        "batch_size": raw.get("batch_size", 0),
-        "dataset_perm": torch.zeros(0, dtype=torch.long),
-        "total_step_count": raw.get("total_step_count", 0),
-        "eft_meta": meta,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    torch.save(payload, partial)
-    partial.replace(out)
+    loaded = load_checkpoint(checkpoint)
+    meta = {**loaded.meta.get("eft_meta", {}), **extra}
+    save_checkpoint(
+        out,
+        loaded.model,
+        epoch=int(loaded.meta.get("epoch", 0)),
+        batch_size=int(loaded.meta.get("batch_size", 0)),
+        total_step_count=int(loaded.meta.get("total_step_count", 0)),
+        extra={"eft_meta": meta},
+        half=True,
+    )
 
 
 def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:

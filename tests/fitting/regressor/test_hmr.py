@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from fitting.regressor.hmr import HMR, MeanParams, infer_backbone, load_checkpoint, save_checkpoint
+from fitting.regressor.hmr import (
+    HMR,
+    SPIN_CHECKPOINT_KEYS,
+    MeanParams,
+    infer_backbone,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 
 def spin_style_checkpoint(path: Path, model: HMR) -> None:
@@ -71,15 +78,7 @@ def test_own_checkpoint_round_trip_keeps_spin_keys(tmp_path: Path) -> None:
     save_checkpoint(path, model, optimizer, epoch=2, batch_idx=5, batch_size=8, dataset_perm=[2, 0, 1],
                     total_step_count=42, extra={"eft": {"body": "open"}})  # fmt: skip
     raw = torch.load(path, weights_only=True)
-    assert {
-        "model",
-        "optimizer",
-        "epoch",
-        "batch_idx",
-        "batch_size",
-        "dataset_perm",
-        "total_step_count",
-    } <= set(raw)
+    assert set(SPIN_CHECKPOINT_KEYS) <= set(raw)
     loaded = load_checkpoint(path)
     assert loaded.model.in_channels == 4
     assert loaded.meta["eft"] == {"body": "open"}
