@@ -186,6 +186,81 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pose_prior(args: argparse.Namespace) -> int:
+    from fitting.smplify.prior import build_shipped_prior
+
+    prior = build_shipped_prior(args.out, samples=args.samples, components=args.components, seed=args.seed)
+    weights = prior.weights.round(3).tolist()
+    print(f"wrote {args.out}: {prior.label}, {len(weights)} components, weights {weights}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime
+    import shlex
+
+    import torch
+    from tqdm import tqdm
+
+    from fitting.body.model import BodyModel
+    from fitting.compare import check_claims, default_methods, load_cases, run_comparison, write_report
+    from fitting.device import resolve_device
+    from fitting.fit import Regressor
+    from fitting.smplify.prior import PosePrior
+    from fitting.synth.generate import SynthConfig, generate
+
+    device = resolve_device(args.device)
+    folder = args.synthetic
+    if folder is None:
+        folder = args.work / f"heldout-seed{args.seed}-{args.people}"
+        if not folder.exists():
+            print(f"making the held-out set: {args.people} synthetic people, seed {args.seed} -> {folder}")
+            generate(SynthConfig(people=args.people + args.people // 5, seed=args.seed), folder)
+    regressor = Regressor.load(args.checkpoint, device)
+    body = BodyModel.open_body().to(device)
+    cases = load_cases(folder, regressor, args.people)
+    cases = dataclasses.replace(cases, truth_gt24=cases.truth_gt24.to(device))
+    shipped = PosePrior.shipped()
+    user = PosePrior.load(args.gmm) if args.gmm else None
+    methods = default_methods(gamma=args.gamma, with_user_prior=user is not None)
+    if args.methods:
+        wanted = [k.strip() for k in args.methods.split(",") if k.strip()]
+        known = {m.key for m in methods}
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise SystemExit(f"--methods: unknown {unknown}; choose from {sorted(known)}")
+        methods = [m for m in methods if m.key in wanted]
+    print(f"comparing {len(methods)} methods on {len(cases.targets)} people on {device}")
+    bars: list[Any] = []
+
+    def progress(name: str, total: int) -> Any:
+        bar = tqdm(total=total, desc=f"{name:32s}", unit="person", leave=True)
+        bars.append(bar)
+        return lambda: bar.update(1)
+
+    rows = run_comparison(
+        regressor, body, cases, methods, shipped, user, eft_batch=args.eft_batch, progress=progress
+    )
+    for bar in bars:
+        bar.close()
+    claims = check_claims(rows)
+    meta = {
+        "people": len(cases.targets),
+        "set": str(folder),
+        "checkpoint": regressor.checkpoint.path.name,
+        "checkpoint_sha256": regressor.checkpoint.sha256,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "command": "python -m fitting " + shlex.join(sys.argv[1:] if args.argv is None else args.argv),
+        "date": datetime.date.today().isoformat(),
+    }
+    write_report(args.out, rows, claims, meta)
+    print((args.out / "comparison.md").read_text())
+    print(f"wrote {args.out / 'comparison.md'}, comparison.json and comparison.png")
+    return 0
+
+
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--synthetic", type=Path, action="append", help="a synthetic set folder (repeatable)")
     parser.add_argument("--eft-json", type=Path, default=None, help="an EFT JSON export with SMPL parameters")
@@ -277,11 +352,54 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--workers", type=int, default=1)
     boot.add_argument("--device", default="auto")
     boot.set_defaults(func=_cmd_bootstrap)
+
+    prior = sub.add_parser(
+        "pose-prior", help="fit the shipped SMPLify pose prior (GMM) to the pose distribution"
+    )
+    prior.add_argument("--out", type=Path, default=Path("fitting/data/pose_prior_gmm8.npz"))
+    prior.add_argument("--samples", type=int, default=40_000)
+    prior.add_argument("--components", type=int, default=8)
+    prior.add_argument("--seed", type=int, default=0)
+    prior.set_defaults(func=_cmd_pose_prior)
+
+    compare = sub.add_parser(
+        "compare", help="regressor / EFT / SMPLify on held-out people with 3D truth: table, plot, claims"
+    )
+    compare.add_argument(
+        "--out", type=Path, default=Path("data/compare"), help="folder for comparison.md/.json/.png"
+    )
+    compare.add_argument(
+        "--synthetic", type=Path, default=None, help="a synthetic set with truth (default: make one in --out)"
+    )
+    compare.add_argument(
+        "--work", type=Path, default=Path("data/compare"), help="where the held-out set is made (reused)"
+    )
+    compare.add_argument("--people", type=int, default=50, help="people to fit (default 50)")
+    compare.add_argument(
+        "--seed", type=int, default=2, help="seed of the set made when --synthetic is absent"
+    )
+    compare.add_argument(
+        "--checkpoint", type=Path, default=None, help="HMR checkpoint (default: the shipped one)"
+    )
+    compare.add_argument("--gmm", type=Path, default=None, help="SMPLify's gmm_08.pkl, for an extra row")
+    compare.add_argument("--gamma", type=float, default=100.0, help="gamma of the EFT row with gamma > 0")
+    compare.add_argument(
+        "--eft-batch", type=int, default=1, help="people per batched EFT run (1: one at a time)"
+    )
+    compare.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated subset: regressor, eft20, eft50, eft100, eft-gamma, eft-lambda0, smplify, "
+        "smplify-dp, smplify-d, smplify-mean, smplify-user (default: all)",
+    )
+    compare.add_argument("--device", default="auto")
+    compare.set_defaults(func=_cmd_compare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else None
     result: int = args.func(args)
     return result
 

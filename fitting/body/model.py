@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +27,7 @@ from torch import Tensor, nn
 from fitting.assets import OPEN_BODY_PATH, file_sha256
 from fitting.body.asset import load_asset
 from fitting.joints import SPIN49_FROM_SMPL54
+from fitting.safe_pickle import load_restricted
 
 NUM_BETAS = 10
 NUM_POSE_BASIS = 207  # 23 joints x 9: SMPL's pose-corrective inputs
@@ -57,28 +57,6 @@ class _ChumpyStub:
         raise ValueError("a chumpy object in the file holds no array ('x')")
 
 
-# Plain containers and the helpers protocol-2 pickles use to rebuild arrays and bytes.
-_SAFE_GLOBALS = {
-    ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "dict"),
-    ("builtins", "list"), ("builtins", "tuple"), ("copyreg", "_reconstructor"),
-    ("collections", "OrderedDict"), ("_codecs", "encode"),
-}  # fmt: skip
-
-
-class _SmplUnpickler(pickle.Unpickler):
-    """Loads SMPL's Python-2 pickles without chumpy, and nothing outside numpy / scipy.sparse."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "chumpy" or module.startswith("chumpy."):
-            return _ChumpyStub
-        allowed = (
-            module.startswith(("numpy", "scipy.sparse", "scipy._lib")) or (module, name) in _SAFE_GLOBALS
-        )
-        if not allowed:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a body model file")
-        return super().find_class(module, name)
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, _ChumpyStub):
         return value.array()
@@ -87,14 +65,7 @@ def _plain(value: Any) -> Any:
 
 def read_smpl_pickle(path: Path) -> dict[str, Any]:
     """The arrays of a licensed SMPL ``.pkl`` (chumpy not needed). Errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"SMPL model file {path} does not exist")
-    try:
-        with path.open("rb") as handle:
-            raw = _SmplUnpickler(handle, encoding="latin1").load()
-    except Exception as exc:
-        raise ValueError(f"SMPL model file {path} cannot be read: {exc}") from exc
+    raw = load_restricted(path, "SMPL model file", {"chumpy": _ChumpyStub})
     if not isinstance(raw, dict):
         raise ValueError(f"SMPL model file {path}: expected a dict, got {type(raw).__name__}")
     data = {str(k): _plain(v) for k, v in raw.items()}
