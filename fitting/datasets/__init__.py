@@ -1,0 +1,1 @@
+"""Readers for the 2D keypoint datasets EFT fits (pure library: no Django)."""

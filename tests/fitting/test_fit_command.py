@@ -1,0 +1,101 @@
+"""`python -m fitting fit`: COCO keypoints in, EFT JSON (and pictures) out; bad input refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fitting.__main__ import main
+from fitting.datasets.coco import DatasetError, read_coco
+from fitting.train.data import load_eft_json
+
+
+def _coco(tiny_set: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((tiny_set / "annotations.json").read_text())
+
+
+def test_reads_people_with_enough_labels(tiny_set: Path) -> None:
+    coco = _coco(tiny_set)
+    expected = sum(1 for a in coco["annotations"] if sum(1 for v in a["keypoints"][2::3] if v > 0) >= 6)
+    read = read_coco(tiny_set / "annotations.json", tiny_set / "images")
+    assert len(read.people) == expected > 0
+    person = read.people[0]
+    assert person.labels_gt24.shape == (24, 3)
+    assert person.image_path.is_file()
+    assert read_coco(tiny_set / "annotations.json", tiny_set / "images", min_keypoints=18).people == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["annotations"][0].update(keypoints=[1.0] * 50), r"\): keypoints must be a list of 51"),
+        (lambda c: c["annotations"][0]["keypoints"].__setitem__(2, 3), r"visibility must be 0, 1 or 2"),
+        (lambda c: c["annotations"][0]["keypoints"].__setitem__(0, float("nan")), r"keypoints\[0\] is nan"),
+        (lambda c: c["annotations"][0].update(image_id=999_999), r"image_id 999999 is not in 'images'"),
+        (lambda c: c["annotations"].append(dict(c["annotations"][0])), r"annotation id appears twice"),
+        (lambda c: c.pop("images"), r"expected a COCO object with 'images' and 'annotations'"),
+    ],
+)  # fmt: skip
+def test_malformed_files_say_what_and_where(tiny_set: Path, tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
+    coco = _coco(tiny_set)
+    change(coco)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(coco))
+    with pytest.raises(DatasetError, match=message):
+        read_coco(path, tiny_set / "images")
+
+
+def test_not_json_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("{not json")
+    with pytest.raises(DatasetError, match=r"x\.json: not valid JSON"):
+        read_coco(path, tmp_path)
+
+
+def test_fit_writes_eft_json_that_loads_back(tiny_set: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fits.json"
+    pictures = tmp_path / "pictures"
+    code = main(["fit", "--coco", str(tiny_set / "annotations.json"), "--images", str(tiny_set / "images"),
+                 "--out", str(out), "--method", "eft", "--iterations", "2", "--limit", "2",
+                 "--pictures", str(pictures), "--device", "cpu"])  # fmt: skip
+    assert code == 0
+    export = json.loads(out.read_text())
+    assert export["meta"]["dbname"] == "annotations"
+    entries = export["data"]
+    assert len(entries) == 2
+    first = entries[0]
+    assert np.asarray(first["parm_pose"]).shape == (24, 3, 3)
+    assert np.asarray(first["gt_keypoint_2d"]).shape == (49, 3)
+    assert first["fit"]["method"] == "eft"
+    assert first["fit"]["iterations"] <= 2
+    assert first["fit"]["config"]["max_iterations"] == 2
+    assert len(first["fit"]["checkpoint_sha256"]) == 64
+    ids = {a["id"] for a in _coco(tiny_set)["annotations"]}
+    assert {e["annotId"] for e in entries} <= ids
+    people = load_eft_json(out, tiny_set / "images")
+    np.testing.assert_allclose(people[0].pose_rotmat, first["parm_pose"])
+    assert people[0].image_path.is_file()
+    picture = Image.open(pictures / f"{first['annotId']}.jpg")
+    assert picture.size == (3 * 256, 256)
+
+
+def test_corrupt_image_writes_nothing_unless_skipped(tiny_set: Path, tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    shutil.copytree(tiny_set / "images", images)
+    victim = sorted(images.iterdir())[0]
+    victim.write_bytes(b"\xff\xd8 this is not a jpeg")
+    out = tmp_path / "fits.json"
+    argv = ["fit", "--coco", str(tiny_set / "annotations.json"), "--images", str(images), "--out", str(out),
+            "--method", "regressor", "--device", "cpu"]  # fmt: skip
+    with pytest.raises(SystemExit, match=f"{victim.name} is not a decodable image.*nothing written"):
+        main(argv)
+    assert not out.exists()
+    assert main([*argv, "--skip-bad-images"]) == 1
+    names = {e["imageName"] for e in json.loads(out.read_text())["data"]}
+    assert victim.name not in names
+    assert names
