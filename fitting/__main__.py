@@ -265,7 +265,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fitting.body.model import BodyModel
-    from fitting.datasets.coco import read_coco
+    from fitting.datasets.coco import iter_coco
+    from fitting.datasets.common import DatasetError, ReadStats
+    from fitting.datasets.filters import get_filter
     from fitting.device import resolve_device
     from fitting.eft.core import EftConfig
     from fitting.export import write_eft_json
@@ -275,12 +277,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from fitting.smplify.prior import PosePrior
 
     device = resolve_device(args.device)
-    read = read_coco(args.coco, args.images, min_keypoints=args.min_keypoints)
-    people = read.people[: args.limit] if args.limit else read.people
+    keep = get_filter(args.filter)
+    stats = ReadStats()
+    try:
+        read = list(iter_coco(args.coco, stats))
+    except DatasetError as exc:
+        raise SystemExit(str(exc)) from exc
+    kept = [p for p in read if keep.keep(p)]
+    people = kept[: args.limit] if args.limit else kept
+    skipped = ", ".join(f"{n} {reason}" for reason, n in stats.skipped.items()) or "none"
     print(
-        f"{args.coco.name}: {len(read.people)} people with >= {args.min_keypoints} labelled keypoints "
-        f"({read.skipped_crowd} crowd regions and {read.skipped_few_keypoints} people with fewer skipped); "
-        f"fitting {len(people)} with {args.method} on {device}"
+        f"{args.coco.name}: {stats.annotations} annotations, {len(read)} people ({skipped} skipped); "
+        f"filter {keep.name} ({keep.description}) keeps {len(kept)}; fitting {len(people)} with "
+        f"{args.method} on {device}"
     )
     regressor = Regressor.load(args.checkpoint, device)
     body = BodyModel.load(args.body_model, args.j_regressor_extra).to(device)
@@ -304,7 +313,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             bar.update(1)
 
         try:
-            run = fit_people(people, regressor, body, settings, prior, args.pictures, on_person=tick)
+            run = fit_people(
+                people, args.images, regressor, body, settings, prior, args.pictures, on_person=tick
+            )
         except ImageError as exc:
             raise SystemExit(
                 f"{exc}; nothing written (--skip-bad-images records such images and goes on)"
@@ -434,7 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--sanity", choices=["paper", "exporter"], default="paper")
     fit.add_argument("--gmm", type=Path, default=None, help="SMPLify pose prior (default: the shipped one)")
     fit.add_argument("--batch", type=int, default=1, help="people per batched EFT run (GPU; 1 on a CPU)")
-    fit.add_argument("--min-keypoints", type=int, default=6, help="skip people with fewer labels (paper: 6)")
+    fit.add_argument(
+        "--filter",
+        choices=["all", "coco-all", "coco-part"],
+        default="coco-all",
+        help="which people to fit (default coco-all: 6 or more labelled keypoints)",
+    )
     fit.add_argument("--limit", type=int, default=None, help="fit only the first N people")
     fit.add_argument("--pictures", type=Path, default=None, help="folder for a picture of every fit")
     fit.add_argument("--dbname", default=None, help="meta.dbname of the export (default: the file's stem)")

@@ -33,7 +33,7 @@ def eft_entry(
     cam_weak: NDArray[np.floating],
     box: CropBox,
     labels_gt24: NDArray[np.floating],
-    annotation_id: int,
+    annotation_id: int | str,
     image_name: str,
     fit: dict[str, Any],
     subject_id: str | None = None,
@@ -52,7 +52,7 @@ def eft_entry(
         "gt_keypoint_2d": gt24_to_spin49(labels[None])[0].tolist(),
         "joint_validity_openpose18": openpose18_validity(labels[None])[0].tolist(),
         "smpltype": "smpl",
-        "annotId": int(annotation_id),
+        "annotId": int(annotation_id) if str(annotation_id).isdigit() else str(annotation_id),
         "imageName": image_name,
         "fit": fit,
     }

@@ -19,7 +19,7 @@ import torch
 from numpy.typing import NDArray
 
 from fitting.body.model import BodyModel
-from fitting.datasets.coco import AnnotatedPerson
+from fitting.datasets.common import SourcePerson
 from fitting.eft.core import EftConfig, eft_loss, sanity_verdict
 from fitting.export import eft_entry
 from fitting.fit import FitOutcome, Regressor, eft, regress, smplify
@@ -70,7 +70,8 @@ def _finite(values: NDArray[np.floating]) -> list[float | None]:
 
 
 def fit_people(
-    people: list[AnnotatedPerson],
+    people: list[SourcePerson],
+    images: Path,
     regressor: Regressor,
     body: BodyModel,
     settings: FitSettings,
@@ -79,11 +80,11 @@ def fit_people(
     on_person: Callable[[], None] | None = None,
 ) -> FitRun:
     run = FitRun([], [], [])
-    ordered = sorted(people, key=lambda p: str(p.image_path))
-    for image_path, group_iter in groupby(ordered, key=lambda p: p.image_path):
+    ordered = sorted(people, key=lambda p: p.image_name)
+    for image_name, group_iter in groupby(ordered, key=lambda p: p.image_name):
         group = list(group_iter)
         try:
-            image = read_image(image_path)
+            image = read_image(Path(images) / image_name)
         except ImageError as exc:
             if not settings.skip_bad_images:
                 raise
@@ -98,7 +99,7 @@ def fit_people(
                 if on_person:
                     on_person()
             continue
-        targets = [regressor.target(image, p.labels_gt24, p.box) for p in group]
+        targets = [regressor.target(image, p.labels_gt24, p.box()) for p in group]
         outcomes: list[FitOutcome]
         if settings.method == "regressor":
             outcomes = list(regress(regressor, body, targets, settings.eft))
@@ -137,7 +138,7 @@ def fit_people(
                     pose_rotmat=outcome.pose_rotmat.numpy(),
                     betas=outcome.betas.numpy(),
                     cam_weak=outcome.cam_weak.numpy(),
-                    box=person.box,
+                    box=person.box(),
                     labels_gt24=person.labels_gt24,
                     annotation_id=person.annotation_id,
                     image_name=person.image_name,
@@ -156,7 +157,7 @@ def fit_people(
 def _picture(
     folder: Path,
     image: NDArray[np.uint8],
-    person: AnnotatedPerson,
+    person: SourcePerson,
     projected_n: torch.Tensor,
     vertices: NDArray[np.floating],
     body: BodyModel,
@@ -165,8 +166,9 @@ def _picture(
 
     from fitting.render.fit_picture import fit_picture
 
-    fitted_px = normalized_to_image(projected_n[GT24_OFFSET:], person.box).numpy()
-    picture = fit_picture(image, person.box, person.labels_gt24, fitted_px, vertices, body.faces)
+    box = person.box()
+    fitted_px = normalized_to_image(projected_n[GT24_OFFSET:], box).numpy()
+    picture = fit_picture(image, box, person.labels_gt24, fitted_px, vertices, body.faces)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{person.annotation_id}.jpg"
     Image.fromarray(picture).save(path, quality=90)

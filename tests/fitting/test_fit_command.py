@@ -11,7 +11,9 @@ import pytest
 from PIL import Image
 
 from fitting.__main__ import main
-from fitting.datasets.coco import DatasetError, read_coco
+from fitting.datasets.coco import iter_coco
+from fitting.datasets.common import DatasetError, ReadStats
+from fitting.datasets.filters import get_filter
 from fitting.train.data import load_eft_json
 
 
@@ -22,12 +24,15 @@ def _coco(tiny_set: Path) -> dict:  # type: ignore[type-arg]
 def test_reads_people_with_enough_labels(tiny_set: Path) -> None:
     coco = _coco(tiny_set)
     expected = sum(1 for a in coco["annotations"] if sum(1 for v in a["keypoints"][2::3] if v > 0) >= 6)
-    read = read_coco(tiny_set / "annotations.json", tiny_set / "images")
-    assert len(read.people) == expected > 0
-    person = read.people[0]
+    stats = ReadStats()
+    people = list(iter_coco(tiny_set / "annotations.json", stats))
+    assert stats.annotations == len(coco["annotations"]) == len(people)
+    kept = [p for p in people if get_filter("coco-all").keep(p)]
+    assert len(kept) == expected > 0
+    person = kept[0]
     assert person.labels_gt24.shape == (24, 3)
-    assert person.image_path.is_file()
-    assert read_coco(tiny_set / "annotations.json", tiny_set / "images", min_keypoints=18).people == []
+    assert (tiny_set / "images" / person.image_name).is_file()
+    assert person.image_size == (192, 192)
 
 
 @pytest.mark.parametrize(
@@ -35,10 +40,12 @@ def test_reads_people_with_enough_labels(tiny_set: Path) -> None:
     [
         (lambda c: c["annotations"][0].update(keypoints=[1.0] * 50), r"\): keypoints must be a list of 51"),
         (lambda c: c["annotations"][0]["keypoints"].__setitem__(2, 3), r"visibility must be 0, 1 or 2"),
-        (lambda c: c["annotations"][0]["keypoints"].__setitem__(0, float("nan")), r"keypoints\[0\] is nan"),
+        (lambda c: c["annotations"][0]["keypoints"].__setitem__(0, "x"), r"\[0\] is 'x', not a finite"),
+        (lambda c: c["annotations"][0]["keypoints"].__setitem__(0, float("nan")), r"not valid JSON"),
         (lambda c: c["annotations"][0].update(image_id=999_999), r"image_id 999999 is not in 'images'"),
         (lambda c: c["annotations"].append(dict(c["annotations"][0])), r"annotation id appears twice"),
-        (lambda c: c.pop("images"), r"expected a COCO object with 'images' and 'annotations'"),
+        (lambda c: c.pop("images"), r"'images' and 'annotations' lists; no images"),
+        (lambda c: c["images"][0].update(width=-3), r"images\[0\]: width must be a positive integer"),
     ],
 )  # fmt: skip
 def test_malformed_files_say_what_and_where(tiny_set: Path, tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -47,14 +54,16 @@ def test_malformed_files_say_what_and_where(tiny_set: Path, tmp_path: Path, chan
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(coco))
     with pytest.raises(DatasetError, match=message):
-        read_coco(path, tiny_set / "images")
+        list(iter_coco(path))
 
 
 def test_not_json_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text("{not json")
     with pytest.raises(DatasetError, match=r"x\.json: not valid JSON"):
-        read_coco(path, tmp_path)
+        list(iter_coco(path))
+    with pytest.raises(DatasetError, match=r"missing\.json: file does not exist"):
+        list(iter_coco(tmp_path / "missing.json"))
 
 
 def test_fit_writes_eft_json_that_loads_back(tiny_set: Path, tmp_path: Path) -> None:
