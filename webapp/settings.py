@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "webapp.core",
+    "webapp.datasets",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +206,18 @@ EFT_SMPL_MEAN_PARAMS = env_path("EFT_SMPL_MEAN_PARAMS")
 EFT_TORCH_DEVICE = env_str("EFT_TORCH_DEVICE", "auto")
 EFT_RENDER_BACKENDS = env_list("EFT_RENDER_BACKENDS", "egl,osmesa")
 HEALTH_PROBE_TTL = env_float("HEALTH_PROBE_TTL", 300.0)
+
+# --- datasets -----------------------------------------------------------------------------
+# Server folders staff may import from (comma-separated); nothing outside them is read.
+DATASET_IMPORT_ROOTS = [
+    Path(p).expanduser().resolve() for p in env_list("DATASET_IMPORT_ROOTS", str(DATA_DIR / "imports"))
+]
+# Where uploaded zips are unpacked while they are imported (removed afterwards).
+DATASET_WORK_DIR = (env_path("DATASET_WORK_DIR") or DATA_DIR / "import-work").resolve()
+# Zip limits: entries, total uncompressed bytes, and the compression ratio of one entry.
+DATASET_ZIP_MAX_ENTRIES = env_int("DATASET_ZIP_MAX_ENTRIES", 500_000)
+DATASET_ZIP_MAX_BYTES = env_int("DATASET_ZIP_MAX_BYTES", 200 * 1024**3)
+DATASET_ZIP_MAX_RATIO = env_float("DATASET_ZIP_MAX_RATIO", 200.0)
 
 # --- crowd --------------------------------------------------------------------------------
 MTURK_ENABLED = env_bool("MTURK_ENABLED", False)

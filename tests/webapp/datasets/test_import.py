@@ -1,0 +1,267 @@
+"""Importing datasets: every pass, every bad input, nothing half imported."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.io
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from PIL import Image as PILImage
+
+from webapp.datasets.models import Dataset, Image, Person
+from webapp.datasets.services import dataset_create, dataset_delete, dataset_import
+
+pytestmark = pytest.mark.django_db
+
+WIDTH, HEIGHT = 96, 128
+
+
+def _jpeg(path: Path, size: tuple[int, int] = (WIDTH, HEIGHT), seed: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
+    PILImage.fromarray(pixels).save(path, format="JPEG")
+
+
+def _person(ann_id: int, image_id: int, labelled: int = 17, x0: float = 10.0) -> dict[str, Any]:
+    keypoints: list[float] = []
+    for k in range(17):
+        keypoints += [x0 + 3 * k, 5.0 + 6 * k, 2.0 if k < labelled else 0.0]
+    return {"id": ann_id, "image_id": image_id, "category_id": 1, "iscrowd": 0, "keypoints": keypoints,
+            "num_keypoints": labelled, "bbox": [x0, 5.0, 60.0, 110.0]}  # fmt: skip
+
+
+def make_coco(root: Path, people: list[dict[str, Any]] | None = None, images: int = 3) -> Path:
+    for i in range(images):
+        _jpeg(root / "images" / f"{i:03d}.jpg", seed=i)
+    coco = {
+        "images": [
+            {"id": i, "file_name": f"{i:03d}.jpg", "width": WIDTH, "height": HEIGHT} for i in range(images)
+        ],
+        "annotations": people
+        if people is not None
+        else [
+            _person(100, 0),
+            _person(101, 0, labelled=5),
+            _person(102, 1),
+            _person(103, 2, labelled=8),
+            {**_person(104, 2), "iscrowd": 1},
+        ],
+        "categories": [{"id": 1, "name": "person"}],
+    }
+    (root / "annotations.json").write_text(json.dumps(coco))
+    return root
+
+
+@pytest.fixture
+def roots(tmp_path: Path, settings: Any) -> Path:
+    settings.DATASET_IMPORT_ROOTS = [tmp_path / "imports"]
+    settings.DATASET_WORK_DIR = tmp_path / "work"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    (tmp_path / "imports").mkdir()
+    return tmp_path / "imports"
+
+
+def _create(folder: Path, **kwargs: Any) -> Dataset:
+    options: dict[str, Any] = {"name": "coco-mini", "source_format": "coco", "source_kind": "server",
+                               "source_location": str(folder), "annotation_path": "annotations.json",
+                               "images_path": "images", "enqueue": False}  # fmt: skip
+    options.update(kwargs)
+    return dataset_create(**options)
+
+
+def _stored(dataset: Dataset, media: Path) -> list[Path]:
+    return sorted((media / "datasets" / str(dataset.pk)).rglob("*.jpg"))
+
+
+def test_server_folder_import(roots: Path, tmp_path: Path) -> None:
+    folder = make_coco(roots / "coco")
+    ticks: list[tuple[str, int, int]] = []
+    dataset = dataset_import(dataset_id=_create(folder).pk, progress=lambda *a: ticks.append(a))
+    assert dataset.status == Dataset.Status.READY, dataset.error
+    assert (dataset.annotations_count, dataset.people_count, dataset.images_count) == (5, 4, 3)
+    assert dataset.skipped == {"crowd region": 1}
+    assert dataset.filter_counts == {"all": 4, "coco-all": 3, "coco-part": 2}
+    assert dataset.progress_percent == 100.0
+    assert ("checking and storing images", 3, 3) in ticks
+    image = Image.objects.get(dataset=dataset, name="000.jpg")
+    assert (image.width, image.height, len(image.sha256)) == (WIDTH, HEIGHT, 64)
+    assert default_storage.exists(image.file.name)
+    person = Person.objects.get(dataset=dataset, source_annotation_id="101")
+    assert person.labelled == 5
+    assert (person.coco_all, person.coco_part) == (False, False)
+    assert person.keypoints_gt24[19] == [10.0, 5.0, 1.0]  # COCO nose -> GT-24 nose (index 19)
+    assert len(_stored(dataset, tmp_path / "media")) == 3
+    # a second run (a retried task) changes nothing
+    again = dataset_import(dataset_id=dataset.pk)
+    assert again.status == Dataset.Status.READY
+    assert Person.objects.filter(dataset=dataset).count() == 4
+    dataset_delete(dataset=dataset)
+    assert not _stored(dataset, tmp_path / "media")
+    assert Image.objects.count() == 0
+
+
+def _fails(dataset: Dataset, media: Path, message: str) -> None:
+    done = dataset_import(dataset_id=dataset.pk)
+    assert done.status == Dataset.Status.FAILED
+    assert message in done.error, done.error
+    assert Image.objects.filter(dataset=done).count() == 0
+    assert Person.objects.filter(dataset=done).count() == 0
+    assert not _stored(done, media)
+
+
+def _truncate(f: Path) -> None:
+    image = f / "images" / "001.jpg"
+    image.write_bytes(image.read_bytes()[:300])
+
+
+def _gif(f: Path) -> None:
+    PILImage.new("RGB", (WIDTH, HEIGHT)).save(f / "images" / "001.jpg", format="GIF")
+
+
+DAMAGES: list[tuple[Callable[[Path], Any], str]] = [
+    (_truncate, "001.jpg is corrupt"),
+    (lambda f: (f / "images" / "002.jpg").unlink(), "002.jpg is missing"),
+    (lambda f: (f / "images" / "001.jpg").write_text("hello"), "001.jpg is not an image file"),
+    (_gif, "is GIF, not JPEG or PNG"),
+    (
+        lambda f: _jpeg(f / "images" / "001.jpg", size=(50, 50)),
+        "the annotation says 96 x 128 pixels, the file is 50 x 50",
+    ),
+    (lambda f: (f / "annotations.json").write_text('{"images": ['), "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("damage", "message"), DAMAGES)
+def test_bad_inputs_fail_whole(
+    roots: Path, tmp_path: Path, damage: Callable[[Path], Any], message: str
+) -> None:
+    folder = make_coco(roots / "coco")
+    damage(folder)
+    _fails(_create(folder), tmp_path / "media", message)
+
+
+def test_keypoints_outside_the_image_follow_the_policy(roots: Path, tmp_path: Path) -> None:
+    people = [_person(1, 0, x0=70.0), _person(2, 1)]  # person 1 runs off the right edge (96 px)
+    folder = make_coco(roots / "coco", people, images=2)
+    kept = dataset_import(dataset_id=_create(folder, name="keep").pk)
+    outside = Person.objects.get(dataset=kept, source_annotation_id="1").keypoints_outside
+    assert kept.keypoints_outside == outside > 0
+    unlabel = dataset_import(dataset_id=_create(folder, name="unlabel", outside_policy="unlabel").pk)
+    person = Person.objects.get(dataset=unlabel, source_annotation_id="1")
+    assert person.labelled == 17 - outside
+    assert all(x < WIDTH for x, _, v in person.keypoints_gt24 if v > 0)
+    _fails(
+        _create(folder, name="reject", outside_policy="reject"),
+        tmp_path / "media",
+        "outside the 96 x 128 image",
+    )
+
+
+def test_server_folder_must_be_inside_the_roots(roots: Path, tmp_path: Path) -> None:
+    outside = make_coco(tmp_path / "elsewhere")
+    with pytest.raises(ValidationError, match="outside the import roots"):
+        _create(outside)
+    with pytest.raises(ValidationError, match="relative, no"):
+        _create(make_coco(roots / "coco"), annotation_path="../x.json")
+
+
+def _zip(path: Path, folder: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as handle:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                handle.write(file, file.relative_to(folder).as_posix())
+        for name, data in (extra or {}).items():
+            handle.writestr(name, data)
+    return path
+
+
+def _upload(path: Path, name: str) -> Dataset:
+    with path.open("rb") as handle:
+        stored = default_storage.save(f"uploads/{path.name}", handle)
+    return dataset_create(name=name, source_format="coco", source_kind="upload", source_location=stored,
+                          annotation_path="annotations.json", images_path="images",
+                          enqueue=False)  # fmt: skip
+
+
+def test_zip_upload_imports_and_bad_zips_are_refused(roots: Path, tmp_path: Path, settings: Any) -> None:
+    folder = make_coco(tmp_path / "src")
+    good = dataset_import(dataset_id=_upload(_zip(tmp_path / "good.zip", folder), "zip-good").pk)
+    assert good.status == Dataset.Status.READY, good.error
+    assert good.people_count == 4
+    media = tmp_path / "media"
+    _fails(_upload(_zip(tmp_path / "dots.zip", folder, {"../evil.txt": b"x"}), "zip-dots"), media,
+           "points outside the archive")  # fmt: skip
+    _fails(
+        _upload(_zip(tmp_path / "abs.zip", folder, {"/etc/evil": b"x"}), "zip-abs"), media, "absolute path"
+    )
+    zeros = {"zeros.bin": bytes(20 * 1024**2)}
+    _fails(_upload(_zip(tmp_path / "bomb.zip", folder, zeros), "zip-bomb"), media,
+           "possible zip bomb")  # fmt: skip
+    (tmp_path / "not.zip").write_bytes(b"PK but not really")
+    _fails(_upload(tmp_path / "not.zip", "zip-not"), media, "not a zip archive")
+    settings.DATASET_ZIP_MAX_ENTRIES = 2
+    _fails(
+        _upload(_zip(tmp_path / "many.zip", folder), "zip-many"), media, "entries, more than the limit of 2"
+    )
+
+
+def test_other_formats_from_server_folders(roots: Path) -> None:
+    mpii = roots / "mpii"
+    _jpeg(mpii / "images" / "a.jpg")
+    item = {"image": "a.jpg", "joints": [[5.0 + 4 * k, 6.0 + 7 * k] for k in range(16)],
+            "joints_vis": [1] * 16,
+            "center": [48.0, 64.0], "scale": 0.5}  # fmt: skip
+    (mpii / "train.json").write_text(json.dumps([item, item]))
+    done = dataset_import(
+        dataset_id=_create(mpii, name="mpii", source_format="mpii", annotation_path="train.json").pk
+    )
+    assert done.status == Dataset.Status.READY, done.error
+    assert list(Person.objects.filter(dataset=done).values_list("subject_id", flat=True)) == [
+        "a.jpg#0",
+        "a.jpg#1",
+    ]
+
+    lsp = roots / "lsp"
+    for i in range(2):
+        _jpeg(lsp / "images" / f"im{i + 1:04d}.jpg", seed=i)
+    joints = np.zeros((2, 14, 3))
+    joints[:, :, 0], joints[:, :, 1] = np.linspace(5, 90, 14), np.linspace(5, 120, 14)
+    scipy.io.savemat(lsp / "joints.mat", {"joints": joints.transpose(2, 1, 0)})
+    done = dataset_import(
+        dataset_id=_create(lsp, name="lsp", source_format="lsp", annotation_path="joints.mat").pk
+    )
+    assert done.status == Dataset.Status.READY, done.error
+    assert done.filter_counts["coco-part"] == 2
+
+
+def test_create_enqueues_the_import_after_commit(
+    roots: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    folder = make_coco(roots / "coco")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        dataset = _create(folder, enqueue=True)
+    assert len(callbacks) == 1
+    dataset.refresh_from_db()
+    assert dataset.status == Dataset.Status.READY  # eager Celery in the unit lane ran the task
+
+
+def test_management_command(roots: Path, tmp_path: Path) -> None:
+    folder = make_coco(roots / "coco")
+    out = io.StringIO()
+    call_command("import_dataset", "--name", "cmd", "--format", "coco", "--folder", str(folder),
+                 "--annotations", "annotations.json", "--images", "images", stdout=out)  # fmt: skip
+    assert "imported cmd: 4 people in 3 images" in out.getvalue()
+    (folder / "images" / "000.jpg").unlink()
+    with pytest.raises(CommandError, match=r"000\.jpg is missing"):
+        call_command("import_dataset", "--name", "cmd2", "--format", "coco", "--folder", str(folder),
+                     "--annotations", "annotations.json", "--images", "images",
+                     stdout=io.StringIO())  # fmt: skip

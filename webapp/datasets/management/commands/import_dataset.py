@@ -1,0 +1,73 @@
+"""``manage.py import_dataset``: import a dataset from a server folder or a zip, here and now."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand, CommandError
+
+from webapp.datasets.models import Dataset
+from webapp.datasets.services import dataset_create, dataset_import
+
+
+class Command(BaseCommand):
+    help = "Import a dataset (COCO, MPII, LSP, PoseTrack, OCHuman) from a server folder or a zip."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--format", required=True, choices=[c.value for c in Dataset.Format])
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument(
+            "--folder", type=Path, help="a folder on this server (inside DATASET_IMPORT_ROOTS)"
+        )
+        source.add_argument("--zip", type=Path, help="a zip with the annotation file and the images")
+        parser.add_argument(
+            "--annotations", required=True, help="annotation file (or folder) inside the source"
+        )
+        parser.add_argument("--images", default="", help="image folder inside the source")
+        parser.add_argument("--split", default="")
+        parser.add_argument("--licence", default="")
+        parser.add_argument("--outside", default="keep", choices=[c.value for c in Dataset.OutsidePolicy])
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["zip"]:
+            with Path(options["zip"]).open("rb") as handle:
+                location = default_storage.save(f"uploads/{Path(options['zip']).name}", File(handle))
+            kind = Dataset.Source.UPLOAD
+        else:
+            location, kind = str(Path(options["folder"]).resolve()), Dataset.Source.SERVER
+        try:
+            dataset = dataset_create(
+                name=options["name"],
+                source_format=options["format"],
+                source_kind=kind,
+                source_location=location,
+                annotation_path=options["annotations"],
+                images_path=options["images"],
+                split=options["split"],
+                licence=options["licence"],
+                outside_policy=options["outside"],
+                enqueue=False,
+            )
+        except ValidationError as exc:
+            raise CommandError(f"cannot create the dataset: {exc}") from exc
+
+        def progress(stage: str, done: int, total: int) -> None:
+            share = f" {100 * done / total:5.1f}%" if total else ""
+            self.stdout.write(f"\r{stage}: {done}/{total or '?'}{share}", ending="")
+            self.stdout.flush()
+
+        dataset = dataset_import(dataset_id=dataset.pk, progress=progress)
+        self.stdout.write("")
+        if dataset.status != Dataset.Status.READY:
+            raise CommandError(f"import of {dataset.name} failed: {dataset.error}")
+        self.stdout.write(
+            f"imported {dataset.name}: {dataset.people_count} people in {dataset.images_count} images "
+            f"({dataset.annotations_count} annotations; skipped {dataset.skipped or 'none'}; "
+            f"{dataset.keypoints_outside} keypoints outside their image); filters {dataset.filter_counts}"
+        )

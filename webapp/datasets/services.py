@@ -1,0 +1,323 @@
+"""Writes of the datasets app: create a dataset row, import it, delete it.
+
+An import runs in three passes so that a 100K-annotation file is never held whole in memory and
+nothing is half imported:
+
+1. stream the annotations once (validating every record) and collect the image names they use;
+2. check every image (exists, decodes as JPEG/PNG, size agrees with the annotation) and copy it
+   into media storage, reporting progress on the dataset row;
+3. in one transaction, stream the annotations again and write Image and Person rows in batches.
+
+Any failure marks the dataset failed with the message (what and where), removes the files it
+stored and leaves no rows behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.datasets.models import Dataset, Image, Person
+
+BATCH = 2000
+
+Progress = Callable[[str, int, int], None]
+
+
+class DatasetImportError(ValueError):
+    """An import that cannot proceed; the message says what is wrong and where."""
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    width: int
+    height: int
+    sha256: str
+    bytes: int
+
+
+def inspect_image(path: Path) -> ImageFacts:
+    """Size, checksum and byte count of a JPEG or PNG; raises DatasetImportError naming the file."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetImportError(f"image {path} is missing") from None
+    except OSError as exc:
+        raise DatasetImportError(f"image {path} cannot be read ({exc.strerror})") from exc
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as picture:
+            kind = picture.format
+            width, height = picture.size
+            if kind not in ("JPEG", "PNG"):
+                raise DatasetImportError(f"image {path} is {kind}, not JPEG or PNG")
+            if kind == "JPEG":
+                picture.draft("RGB", (max(width // 8, 1), max(height // 8, 1)))  # decode at 1/8: fast
+            picture.load()  # a truncated or corrupt file fails here
+    except UnidentifiedImageError:
+        raise DatasetImportError(f"image {path} is not an image file") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, DatasetImportError):
+            raise
+        raise DatasetImportError(f"image {path} is corrupt ({exc})") from exc
+    return ImageFacts(width, height, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == root or root in resolved.parents for root in roots)
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    name: str,
+    source_format: str,
+    source_kind: str,
+    source_location: str,
+    annotation_path: str,
+    images_path: str = "",
+    split: str = "",
+    licence: str = "",
+    outside_policy: str = Dataset.OutsidePolicy.KEEP,
+    enqueue: bool = True,
+) -> Dataset:
+    """A new pending dataset; its import task is enqueued once this transaction commits."""
+    if source_kind == Dataset.Source.SERVER:
+        folder = Path(source_location)
+        if not folder.is_absolute():
+            raise ValidationError({"source_location": "the server folder must be an absolute path"})
+        if not _inside(folder, settings.DATASET_IMPORT_ROOTS):
+            roots = ", ".join(str(r) for r in settings.DATASET_IMPORT_ROOTS)
+            raise ValidationError({"source_location": f"{folder} is outside the import roots ({roots})"})
+        if not folder.is_dir():
+            raise ValidationError({"source_location": f"{folder} is not a folder"})
+    for field, value in (("annotation_path", annotation_path), ("images_path", images_path)):
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValidationError({field: "must be a path inside the source (relative, no '..')"})
+    dataset = Dataset(
+        name=name,
+        source_format=source_format,
+        source_kind=source_kind,
+        source_location=source_location,
+        annotation_path=annotation_path,
+        images_path=images_path,
+        split=split,
+        licence=licence,
+        outside_policy=outside_policy,
+    )
+    dataset.full_clean()
+    dataset.save()
+    if enqueue:
+        from tasks.datasets import dataset_import_task
+
+        transaction.on_commit(lambda: dataset_import_task.delay(dataset.pk))
+    return dataset
+
+
+def _source_root(dataset: Dataset, work: Path) -> Path:
+    from fitting.datasets.archive import ArchiveLimits, extract_archive
+
+    if dataset.source_kind == Dataset.Source.SERVER:
+        return Path(dataset.source_location)
+    if dataset.source_kind == Dataset.Source.UPLOAD:
+        limits = ArchiveLimits(
+            max_entries=settings.DATASET_ZIP_MAX_ENTRIES,
+            max_total_bytes=settings.DATASET_ZIP_MAX_BYTES,
+            max_ratio=settings.DATASET_ZIP_MAX_RATIO,
+        )
+        local = work / "upload.zip"
+        with default_storage.open(dataset.source_location, "rb") as source, local.open("wb") as out:
+            shutil.copyfileobj(source, out)
+        return extract_archive(local, work / "source", limits)
+    raise DatasetImportError(f"source kind {dataset.source_kind!r} is not supported yet")
+
+
+def _people(dataset: Dataset, root: Path, stats: Any) -> Iterator[Any]:
+    from fitting.datasets import read_people
+
+    annotation = root / dataset.annotation_path
+    return read_people(dataset.source_format, annotation, stats)
+
+
+def _outside(labels: list[list[float]], width: int, height: int) -> list[int]:
+    return [j for j, (x, y, v) in enumerate(labels) if v > 0 and not (0 <= x < width and 0 <= y < height)]
+
+
+def dataset_import(*, dataset_id: int, progress: Progress | None = None) -> Dataset:
+    """Import a pending dataset (claimed by compare-and-set: running it twice imports once)."""
+    claimed = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PENDING).update(
+        status=Dataset.Status.IMPORTING, started_at=timezone.now(), stage="reading annotations", error=""
+    )
+    dataset = Dataset.objects.get(pk=dataset_id)
+    if not claimed:
+        return dataset
+    stored: list[str] = []
+    settings.DATASET_WORK_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"dataset-{dataset.pk}-", dir=settings.DATASET_WORK_DIR))
+
+    def report(stage: str, done: int, total: int) -> None:
+        Dataset.objects.filter(pk=dataset.pk).update(stage=stage, progress_done=done, progress_total=total)
+        if progress:
+            progress(stage, done, total)
+
+    try:
+        _import(dataset, work, stored, report)
+    except Exception as exc:
+        for name in stored:
+            default_storage.delete(name)
+        from fitting.datasets import DatasetError
+
+        known = isinstance(exc, DatasetError | DatasetImportError | ValidationError)
+        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        Dataset.objects.filter(pk=dataset.pk).update(
+            status=Dataset.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        if not known:
+            raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    dataset.refresh_from_db()
+    return dataset
+
+
+def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -> None:
+    from fitting.datasets import ReadStats
+    from fitting.datasets.filters import FILTERS
+
+    root = _source_root(dataset, work)
+    images_root = root / dataset.images_path
+
+    # Pass 1: validate the annotations, collect the images they use.
+    stats = ReadStats()
+    stated: dict[str, tuple[int, int] | None] = {}
+    for person in _people(dataset, root, stats):
+        stated.setdefault(person.image_name, person.image_size)
+        if stats.people % 5000 == 0:
+            report("reading annotations", stats.people, 0)
+    if not stated:
+        raise DatasetImportError(f"{dataset.annotation_path}: no annotated people to import")
+
+    # Pass 2: check and store the images.
+    facts: dict[str, tuple[ImageFacts, str]] = {}
+    total = len(stated)
+    for done, (name, size) in enumerate(sorted(stated.items()), start=1):
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise DatasetImportError(f"image name {name!r} points outside the image folder")
+        path = images_root / name
+        found = inspect_image(path)
+        if size is not None and size != (found.width, found.height):
+            raise DatasetImportError(
+                f"image {name}: the annotation says {size[0]} x {size[1]} pixels, the file is "
+                f"{found.width} x {found.height}"
+            )
+        with path.open("rb") as handle:
+            saved = default_storage.save(f"datasets/{dataset.pk}/{name}", File(handle, name=Path(name).name))
+        stored.append(saved)
+        facts[name] = (found, saved)
+        if done % 200 == 0 or done == total:
+            report("checking and storing images", done, total)
+
+    # Pass 3: one transaction for every row.
+    report("writing rows", 0, stats.people)
+    policy = dataset.outside_policy
+    counts = dict.fromkeys(FILTERS, 0)
+    outside_total = 0
+    with transaction.atomic():
+        image_rows = Image.objects.bulk_create(
+            [
+                Image(dataset=dataset, name=name, file=saved, width=f.width, height=f.height,
+                      sha256=f.sha256, bytes=f.bytes)
+                for name, (f, saved) in sorted(facts.items())
+            ],
+            batch_size=BATCH,
+        )  # fmt: skip
+        ids = {row.name: row for row in image_rows}
+        if any(row.pk is None for row in image_rows):  # backends without RETURNING
+            ids = {row.name: row for row in Image.objects.filter(dataset=dataset)}
+        batch: list[Person] = []
+        written = 0
+        for person in _people(dataset, root, ReadStats()):
+            image = ids[person.image_name]
+            labels = person.labels_gt24.tolist()
+            outside = _outside(labels, image.width, image.height)
+            if outside and policy == Dataset.OutsidePolicy.REJECT:
+                raise DatasetImportError(
+                    f"annotation {person.annotation_id} ({person.image_name}): {len(outside)} labelled "
+                    f"keypoints outside the {image.width} x {image.height} image (policy: reject)"
+                )
+            if outside and policy == Dataset.OutsidePolicy.UNLABEL:
+                for j in outside:
+                    labels[j] = [0.0, 0.0, 0.0]
+                person = _with_labels(person, labels)
+            outside_total += len(outside)
+            for key, preset in FILTERS.items():
+                counts[key] += int(preset.keep(person))
+            batch.append(
+                Person(
+                    dataset=dataset,
+                    image=image,
+                    source_annotation_id=person.annotation_id,
+                    subject_id=person.subject_id,
+                    layout=person.layout,
+                    bbox=list(person.bbox) if person.bbox else None,
+                    keypoints_raw=person.keypoints.tolist(),
+                    keypoints_gt24=labels,
+                    labelled=person.labelled,
+                    keypoints_outside=len(outside),
+                    coco_all=FILTERS["coco-all"].keep(person),
+                    coco_part=FILTERS["coco-part"].keep(person),
+                )
+            )
+            if len(batch) >= BATCH:
+                Person.objects.bulk_create(batch)
+                written += len(batch)
+                batch = []
+        Person.objects.bulk_create(batch)
+        written += len(batch)
+        Dataset.objects.filter(pk=dataset.pk).update(
+            status=Dataset.Status.READY,
+            stage="done",
+            progress_done=written,
+            progress_total=written,
+            annotations_count=stats.annotations,
+            people_count=written,
+            images_count=len(image_rows),
+            skipped=stats.skipped,
+            keypoints_outside=outside_total,
+            filter_counts=counts,
+            finished_at=timezone.now(),
+        )
+
+
+def _with_labels(person: Any, labels: list[list[float]]) -> Any:
+    import dataclasses
+
+    import numpy as np
+
+    return dataclasses.replace(person, labels_gt24=np.asarray(labels, dtype=np.float64))
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete a dataset, its rows and its stored files."""
+    names = list(Image.objects.filter(dataset=dataset).values_list("file", flat=True))
+    with transaction.atomic():
+        dataset.delete()
+    for name in names:
+        default_storage.delete(name)
