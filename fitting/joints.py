@@ -157,3 +157,15 @@ def openpose18_validity(keypoints_gt24: NDArray[np.floating]) -> NDArray[np.floa
     """EFT JSON's ``joint_validity_openpose18`` ``(N, 18)`` from GT-24 keypoints."""
     points = np.asarray(keypoints_gt24, dtype=np.float64)
     return points[:, OPENPOSE18_FROM_GT24, 2].copy()
+
+
+#: The GT-24 skeleton as (a, b, side) with side 0 left, 1 right, 2 centre (drawings, input channels).
+_BONES = [
+    ("Left Ankle", "Left Knee", 0), ("Left Knee", "Left Hip", 0), ("Left Hip", "Left Shoulder", 0),
+    ("Left Shoulder", "Left Elbow", 0), ("Left Elbow", "Left Wrist", 0), ("Left Eye", "Left Ear", 0),
+    ("Right Ankle", "Right Knee", 1), ("Right Knee", "Right Hip", 1), ("Right Hip", "Right Shoulder", 1),
+    ("Right Shoulder", "Right Elbow", 1), ("Right Elbow", "Right Wrist", 1), ("Right Eye", "Right Ear", 1),
+    ("Left Hip", "Right Hip", 2), ("Left Shoulder", "Right Shoulder", 2), ("Nose", "Left Eye", 2),
+    ("Nose", "Right Eye", 2), ("Neck (LSP)", "Top of Head (LSP)", 2), ("Pelvis (MPII)", "Thorax (MPII)", 2),
+]  # fmt: skip
+GT24_BONES: Final = tuple((GT24_NAMES.index(a), GT24_NAMES.index(b), c) for a, b, c in _BONES)

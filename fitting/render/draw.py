@@ -69,3 +69,29 @@ def grid(images: list[NDArray[np.uint8]], columns: int) -> NDArray[np.uint8]:
         r, col = divmod(i, columns)
         out[r * h : (r + 1) * h, col * w : (col + 1) * w] = img
     return out
+
+
+def draw_gt24(
+    image: NDArray[np.uint8], labels_gt24: NDArray[np.floating], radius: int = 3
+) -> NDArray[np.uint8]:
+    """A copy of ``image`` with GT-24 labels ``(24, 3)`` and their skeleton, left blue, right
+    orange, centre green; only labelled joints (validity > 0) are drawn."""
+    import cv2
+
+    from fitting.joints import GT24_BONES, GT24_NAMES
+
+    points = np.asarray(labels_gt24, dtype=np.float64)
+    if points.shape != (24, 3):
+        raise ValueError(f"labels_gt24: expected shape (24, 3), got {points.shape}")
+    colours = (LEFT, RIGHT, CENTRE)
+    canvas = np.ascontiguousarray(image.copy())
+    thickness = max(1, radius // 2 + 1)
+    for a, b, side in GT24_BONES:
+        if points[a, 2] > 0 and points[b, 2] > 0:
+            pa = (round(points[a, 0]), round(points[a, 1]))
+            pb = (round(points[b, 0]), round(points[b, 1]))
+            cv2.line(canvas, pa, pb, colours[side], thickness, cv2.LINE_AA)
+    for name, (x, y, v) in zip(GT24_NAMES, points, strict=True):
+        if v > 0:
+            cv2.circle(canvas, (round(x), round(y)), radius, _side(name), -1, cv2.LINE_AA)
+    return canvas

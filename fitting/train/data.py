@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from fitting.geometry.camera import CropBox
 from fitting.geometry.rotations import axis_angle_to_rotmat
-from fitting.joints import GT24_FLIP, GT24_NAMES, GT24_OFFSET, SPIN49_FLIP, to_gt24
+from fitting.joints import GT24_BONES, GT24_FLIP, GT24_NAMES, GT24_OFFSET, SPIN49_FLIP, to_gt24
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
@@ -50,16 +50,6 @@ TRUNCATION_LEVELS: tuple[tuple[int, ...], ...] = (
     tuple(range(24)),
 )
 
-# Skeleton of GT-24 for the keypoint channels: (a, b, channel) with 0 left, 1 right, 2 centre.
-_BONES = [
-    ("Left Ankle", "Left Knee", 0), ("Left Knee", "Left Hip", 0), ("Left Hip", "Left Shoulder", 0),
-    ("Left Shoulder", "Left Elbow", 0), ("Left Elbow", "Left Wrist", 0), ("Left Eye", "Left Ear", 0),
-    ("Right Ankle", "Right Knee", 1), ("Right Knee", "Right Hip", 1), ("Right Hip", "Right Shoulder", 1),
-    ("Right Shoulder", "Right Elbow", 1), ("Right Elbow", "Right Wrist", 1), ("Right Eye", "Right Ear", 1),
-    ("Left Hip", "Right Hip", 2), ("Left Shoulder", "Right Shoulder", 2), ("Nose", "Left Eye", 2),
-    ("Nose", "Right Eye", 2), ("Neck (LSP)", "Top of Head (LSP)", 2), ("Pelvis (MPII)", "Thorax (MPII)", 2),
-]  # fmt: skip
-GT24_BONES = tuple((_G(a), _G(b), c) for a, b, c in _BONES)
 AUX_CHANNELS = 3
 
 

@@ -321,3 +321,30 @@ def dataset_delete(*, dataset: Dataset) -> None:
         dataset.delete()
     for name in names:
         default_storage.delete(name)
+
+
+def person_picture_png(*, person: Person, size: int = 320) -> bytes:
+    """A PNG of the person's crop (EFT's box) with the GT-24 labels and skeleton drawn."""
+    import cv2
+    import numpy as np
+
+    from fitting.geometry.camera import CropBox, crop_image
+    from fitting.render.draw import draw_gt24
+
+    with person.image.file.open("rb") as handle:
+        data = np.frombuffer(handle.read(), dtype=np.uint8)
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise DatasetImportError(f"stored image {person.image.file.name} cannot be decoded")
+    rgb = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
+    box = CropBox.from_bbox(*person.bbox) if person.bbox else CropBox.from_keypoints(labels)
+    crop = crop_image(rgb, box, size)
+    matrix = box.image_to_crop_matrix(size)
+    in_crop = labels.copy()
+    in_crop[:, :2] = labels[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    drawn = draw_gt24(crop, in_crop, radius=4)
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise DatasetImportError("PNG encoding failed")
+    return bytes(encoded.tobytes())

@@ -1,0 +1,35 @@
+"""The staff form that starts an import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from webapp.datasets.models import Dataset
+
+
+class DatasetImportForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    source_format = forms.ChoiceField(choices=Dataset.Format.choices, label="Format")
+    split = forms.CharField(max_length=32, required=False)
+    archive = forms.FileField(required=False, help_text="a zip with the annotation file and the images")
+    server_folder = forms.CharField(
+        max_length=1000,
+        required=False,
+        help_text="or an absolute folder on the server (inside the import roots)",
+    )
+    annotation_path = forms.CharField(max_length=500, help_text="annotation file inside the zip or folder")
+    images_path = forms.CharField(
+        max_length=500, required=False, help_text="image folder inside the zip or folder"
+    )
+    outside_policy = forms.ChoiceField(
+        choices=Dataset.OutsidePolicy.choices, initial=Dataset.OutsidePolicy.KEEP
+    )
+    licence = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("archive")) == bool(data.get("server_folder")):
+            raise forms.ValidationError("give either a zip or a server folder")
+        return data

@@ -1,0 +1,83 @@
+"""Staff pages of the datasets app: the list (with the import form) and a dataset's page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from webapp.datasets.forms import DatasetImportForm
+from webapp.datasets.models import Dataset, Person
+from webapp.datasets.selectors import (
+    dataset_filter_table,
+    dataset_importing,
+    dataset_list,
+    dataset_sample_people,
+)
+from webapp.datasets.services import dataset_create, person_picture_png
+
+
+@staff_member_required
+def dataset_list_page(request: HttpRequest) -> HttpResponse:
+    form = DatasetImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        archive = data["archive"]
+        if archive:
+            location = default_storage.save(f"uploads/{archive.name}", archive)
+            kind = Dataset.Source.UPLOAD
+        else:
+            location, kind = data["server_folder"], Dataset.Source.SERVER
+        try:
+            dataset = dataset_create(
+                name=data["name"],
+                source_format=data["source_format"],
+                source_kind=kind,
+                source_location=location,
+                annotation_path=data["annotation_path"],
+                images_path=data["images_path"],
+                split=data["split"],
+                licence=data["licence"],
+                outside_policy=data["outside_policy"],
+            )
+        except ValidationError as exc:
+            if archive:
+                default_storage.delete(location)
+            for field, errors in (
+                exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            ).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Import of {dataset.name} started.")
+            return redirect("datasets:detail", dataset_id=dataset.pk)
+    return render(
+        request,
+        "datasets/list.html",
+        {"datasets": dataset_list(), "form": form, "refresh": dataset_importing()},
+    )
+
+
+@staff_member_required
+def dataset_detail_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, pk=dataset_id)
+    busy = dataset.status in (Dataset.Status.PENDING, Dataset.Status.IMPORTING)
+    return render(
+        request,
+        "datasets/detail.html",
+        {
+            "dataset": dataset,
+            "filters": dataset_filter_table(dataset),
+            "samples": [] if busy else dataset_sample_people(dataset),
+            "refresh": busy,
+        },
+    )
+
+
+@staff_member_required
+def person_picture(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_object_or_404(Person.objects.select_related("image"), pk=person_id)
+    return HttpResponse(person_picture_png(person=person), content_type="image/png")
