@@ -26,7 +26,8 @@ class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
         model = Dataset
         fields = ("id", "name", "source_format", "split", "source_kind", "status", "stage", "progress_done",
                   "progress_total", "progress_percent", "error", "annotations_count", "people_count",
-                  "images_count", "skipped", "keypoints_outside", "filter_counts", "created_at", "started_at",
+                  "images_count", "skipped", "keypoints_outside", "filter_counts", "split_preset",
+                  "split_counts", "created_at", "started_at",
                   "finished_at")  # fmt: skip
 
 
@@ -46,6 +47,9 @@ class DatasetListCreateApi(APIView):
         annotation_path = serializers.CharField(max_length=500)
         images_path = serializers.CharField(max_length=500, required=False, default="")
         outside_policy = serializers.ChoiceField(choices=Dataset.OutsidePolicy.choices, default="keep")
+        split_preset = serializers.ChoiceField(choices=Dataset.SplitPreset.choices, default="file")
+        split_seed = serializers.IntegerField(default=0)
+        split_test_fraction = serializers.FloatField(default=0.2)
         archive = serializers.FileField(required=False)
         server_folder = serializers.CharField(max_length=1000, required=False)
 

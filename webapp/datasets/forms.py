@@ -26,6 +26,11 @@ class DatasetImportForm(forms.Form):
     outside_policy = forms.ChoiceField(
         choices=Dataset.OutsidePolicy.choices, initial=Dataset.OutsidePolicy.KEEP
     )
+    split_preset = forms.ChoiceField(
+        choices=Dataset.SplitPreset.choices, initial=Dataset.SplitPreset.FILE, required=False
+    )
+    split_seed = forms.IntegerField(initial=0, required=False)
+    split_test_fraction = forms.FloatField(initial=0.2, min_value=0.0, max_value=1.0, required=False)
     licence = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def clean(self) -> dict[str, Any]:

@@ -26,6 +26,11 @@ class Dataset(models.Model):
         SERVER = "server", "folder on the server"
         S3 = "s3", "S3 prefix"
 
+    class SplitPreset(models.TextChoices):
+        FILE = "file", "every person in the dataset's split"
+        RANDOM = "random", "random split by image (seed, test fraction), e.g. LSPet"
+        OCHUMAN = "ochuman", "OCHuman as in the paper: its val file is train, its test file is test"
+
     class OutsidePolicy(models.TextChoices):
         KEEP = "keep", "keep keypoints outside the image (counted)"
         UNLABEL = "unlabel", "mark keypoints outside the image as unlabelled"
@@ -48,6 +53,9 @@ class Dataset(models.Model):
         max_length=500, blank=True, help_text="image folder relative to the source root"
     )
     outside_policy = models.CharField(max_length=8, choices=OutsidePolicy.choices, default=OutsidePolicy.KEEP)
+    split_preset = models.CharField(max_length=8, choices=SplitPreset.choices, default=SplitPreset.FILE)
+    split_seed = models.IntegerField(default=0)
+    split_test_fraction = models.FloatField(default=0.2)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stage = models.CharField(max_length=64, blank=True)
@@ -61,6 +69,7 @@ class Dataset(models.Model):
     skipped = models.JSONField(default=dict, blank=True, help_text="reason -> count")
     keypoints_outside = models.PositiveIntegerField(default=0)
     filter_counts = models.JSONField(default=dict, blank=True, help_text="filter preset -> people kept")
+    split_counts = models.JSONField(default=dict, blank=True, help_text="split -> people")
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -111,6 +120,7 @@ class Person(models.Model):
     keypoints_outside = models.PositiveSmallIntegerField(default=0)
     coco_all = models.BooleanField(help_text="6 or more labelled keypoints")
     coco_part = models.BooleanField(help_text="all 12 limb keypoints labelled")
+    split = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = (

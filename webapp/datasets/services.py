@@ -96,6 +96,9 @@ def dataset_create(
     split: str = "",
     licence: str = "",
     outside_policy: str = Dataset.OutsidePolicy.KEEP,
+    split_preset: str = Dataset.SplitPreset.FILE,
+    split_seed: int = 0,
+    split_test_fraction: float = 0.2,
     enqueue: bool = True,
 ) -> Dataset:
     """A new pending dataset; its import task is enqueued once this transaction commits."""
@@ -121,7 +124,14 @@ def dataset_create(
         split=split,
         licence=licence,
         outside_policy=outside_policy,
+        split_preset=split_preset,
+        split_seed=split_seed,
+        split_test_fraction=split_test_fraction,
     )
+    if split_preset == Dataset.SplitPreset.RANDOM and not 0.0 < split_test_fraction < 1.0:
+        raise ValidationError({"split_test_fraction": "must be between 0 and 1 (exclusive)"})
+    if split_preset == Dataset.SplitPreset.OCHUMAN and split not in ("val", "test"):
+        raise ValidationError({"split": "the OCHuman preset needs split 'val' (becomes train) or 'test'"})
     dataset.full_clean()
     dataset.save()
     if enqueue:
@@ -234,10 +244,13 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
         if done % 200 == 0 or done == total:
             report("checking and storing images", done, total)
 
+    split_of = _split_assignment(dataset, sorted(facts))
+
     # Pass 3: one transaction for every row.
     report("writing rows", 0, stats.people)
     policy = dataset.outside_policy
     counts = dict.fromkeys(FILTERS, 0)
+    split_counts: dict[str, int] = {}
     outside_total = 0
     with transaction.atomic():
         image_rows = Image.objects.bulk_create(
@@ -269,6 +282,8 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
             outside_total += len(outside)
             for key, preset in FILTERS.items():
                 counts[key] += int(preset.keep(person))
+            split = split_of(person.image_name)
+            split_counts[split] = split_counts.get(split, 0) + 1
             batch.append(
                 Person(
                     dataset=dataset,
@@ -283,6 +298,7 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
                     keypoints_outside=len(outside),
                     coco_all=FILTERS["coco-all"].keep(person),
                     coco_part=FILTERS["coco-part"].keep(person),
+                    split=split,
                 )
             )
             if len(batch) >= BATCH:
@@ -302,8 +318,26 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
             skipped=stats.skipped,
             keypoints_outside=outside_total,
             filter_counts=counts,
+            split_counts=split_counts,
             finished_at=timezone.now(),
         )
+
+
+def _split_assignment(dataset: Dataset, image_names: list[str]) -> Callable[[str], str]:
+    """image name -> split, by the dataset's preset. The random preset splits by image (people
+    of one image stay together), reproducibly from the seed."""
+    import numpy as np
+
+    if dataset.split_preset == Dataset.SplitPreset.RANDOM:
+        order = np.random.default_rng(dataset.split_seed).permutation(len(image_names))
+        test_count = round(len(image_names) * dataset.split_test_fraction)
+        test = {image_names[i] for i in order[:test_count]}
+        return lambda name: "test" if name in test else "train"
+    if dataset.split_preset == Dataset.SplitPreset.OCHUMAN:
+        fixed = "train" if dataset.split == "val" else "test"
+        return lambda name: fixed
+    fixed = dataset.split
+    return lambda name: fixed
 
 
 def _with_labels(person: Any, labels: list[list[float]]) -> Any:

@@ -42,6 +42,9 @@ def dataset_list_page(request: HttpRequest) -> HttpResponse:
                 split=data["split"],
                 licence=data["licence"],
                 outside_policy=data["outside_policy"],
+                split_preset=data["split_preset"] or Dataset.SplitPreset.FILE,
+                split_seed=data["split_seed"] or 0,
+                split_test_fraction=data["split_test_fraction"] or 0.2,
             )
         except ValidationError as exc:
             if archive:

@@ -265,3 +265,33 @@ def test_management_command(roots: Path, tmp_path: Path) -> None:
         call_command("import_dataset", "--name", "cmd2", "--format", "coco", "--folder", str(folder),
                      "--annotations", "annotations.json", "--images", "images",
                      stdout=io.StringIO())  # fmt: skip
+
+
+def test_split_presets(roots: Path) -> None:
+    people = [_person(i, i) for i in range(10)]
+    folder = make_coco(roots / "coco", people, images=10)
+    first = dataset_import(dataset_id=_create(folder, name="r1", split_preset="random", split_seed=3,
+                                              split_test_fraction=0.3).pk)  # fmt: skip
+    second = dataset_import(dataset_id=_create(folder, name="r2", split_preset="random", split_seed=3,
+                                               split_test_fraction=0.3).pk)  # fmt: skip
+    assert first.split_counts == {"train": 7, "test": 3}
+
+    def tests(d: Dataset) -> list[str]:
+        return sorted(
+            Person.objects.filter(dataset=d, split="test").values_list("source_annotation_id", flat=True)
+        )
+
+    assert tests(first) == tests(second)  # reproducible from the seed
+    other = dataset_import(dataset_id=_create(folder, name="r3", split_preset="random", split_seed=4,
+                                              split_test_fraction=0.3).pk)  # fmt: skip
+    assert tests(other) != tests(first)
+    ochuman_val = dataset_import(
+        dataset_id=_create(folder, name="oc", split="val", split_preset="ochuman").pk
+    )
+    assert ochuman_val.split_counts == {"train": 10}
+    plain = dataset_import(dataset_id=_create(folder, name="plain", split="val").pk)
+    assert plain.split_counts == {"val": 10}
+    with pytest.raises(ValidationError, match="needs split 'val'"):
+        _create(folder, name="oc2", split="train", split_preset="ochuman")
+    with pytest.raises(ValidationError, match="between 0 and 1"):
+        _create(folder, name="r4", split_preset="random", split_test_fraction=1.0)

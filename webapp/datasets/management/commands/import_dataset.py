@@ -33,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--split", default="")
         parser.add_argument("--licence", default="")
         parser.add_argument("--outside", default="keep", choices=[c.value for c in Dataset.OutsidePolicy])
+        parser.add_argument("--split-preset", default="file", choices=[c.value for c in Dataset.SplitPreset])
+        parser.add_argument("--split-seed", type=int, default=0)
+        parser.add_argument("--split-test-fraction", type=float, default=0.2)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["zip"]:
@@ -52,6 +55,9 @@ class Command(BaseCommand):
                 split=options["split"],
                 licence=options["licence"],
                 outside_policy=options["outside"],
+                split_preset=options["split_preset"],
+                split_seed=options["split_seed"],
+                split_test_fraction=options["split_test_fraction"],
                 enqueue=False,
             )
         except ValidationError as exc:
@@ -69,5 +75,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"imported {dataset.name}: {dataset.people_count} people in {dataset.images_count} images "
             f"({dataset.annotations_count} annotations; skipped {dataset.skipped or 'none'}; "
-            f"{dataset.keypoints_outside} keypoints outside their image); filters {dataset.filter_counts}"
+            f"{dataset.keypoints_outside} keypoints outside their image); filters {dataset.filter_counts}; "
+            f"splits {dataset.split_counts}"
         )
