@@ -33,7 +33,8 @@ class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
 
 class DatasetListCreateApi(APIView):
     """GET: every dataset with its import state. POST: start an import from an uploaded zip
-    (multipart field ``archive``) or a server folder (``server_folder``); answers 201 with the
+    (multipart field ``archive``), a server folder (``server_folder``) or an S3 prefix
+    (``s3_prefix``, ``s3://bucket/prefix``); answers 201 with the
     pending dataset, whose import runs on a worker (poll ``/api/datasets/<id>/``)."""
 
     permission_classes = (permissions.IsAdminUser,)
@@ -52,10 +53,14 @@ class DatasetListCreateApi(APIView):
         split_test_fraction = serializers.FloatField(default=0.2)
         archive = serializers.FileField(required=False)
         server_folder = serializers.CharField(max_length=1000, required=False)
+        s3_prefix = serializers.CharField(max_length=1000, required=False, help_text="s3://bucket/prefix")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            if bool(attrs.get("archive")) == bool(attrs.get("server_folder")):
-                raise serializers.ValidationError("give either an archive (zip) or a server_folder")
+            given = [k for k in ("archive", "server_folder", "s3_prefix") if attrs.get(k)]
+            if len(given) != 1:
+                raise serializers.ValidationError(
+                    "give exactly one of archive (zip), server_folder, s3_prefix"
+                )
             return attrs
 
     @extend_schema(responses=DatasetOutputSerializer(many=True))
@@ -69,9 +74,12 @@ class DatasetListCreateApi(APIView):
         data = dict(given.validated_data)
         archive = data.pop("archive", None)
         folder = data.pop("server_folder", None)
+        s3_prefix = data.pop("s3_prefix", None)
         if archive is not None:
             location = default_storage.save(f"uploads/{archive.name}", archive)
             kind = Dataset.Source.UPLOAD
+        elif s3_prefix:
+            location, kind = str(s3_prefix), Dataset.Source.S3
         else:
             location, kind = str(folder), Dataset.Source.SERVER
         try:

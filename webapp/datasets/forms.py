@@ -19,6 +19,7 @@ class DatasetImportForm(forms.Form):
         required=False,
         help_text="or an absolute folder on the server (inside the import roots)",
     )
+    s3_prefix = forms.CharField(max_length=1000, required=False, help_text="or s3://bucket/prefix")
     annotation_path = forms.CharField(max_length=500, help_text="annotation file inside the zip or folder")
     images_path = forms.CharField(
         max_length=500, required=False, help_text="image folder inside the zip or folder"
@@ -35,6 +36,6 @@ class DatasetImportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if bool(data.get("archive")) == bool(data.get("server_folder")):
-            raise forms.ValidationError("give either a zip or a server folder")
+        if sum(bool(data.get(k)) for k in ("archive", "server_folder", "s3_prefix")) != 1:
+            raise forms.ValidationError("give exactly one of: a zip, a server folder, an S3 prefix")
         return data

@@ -102,6 +102,11 @@ def dataset_create(
     enqueue: bool = True,
 ) -> Dataset:
     """A new pending dataset; its import task is enqueued once this transaction commits."""
+    if source_kind == Dataset.Source.S3:
+        try:
+            parse_s3_location(source_location)
+        except DatasetImportError as exc:
+            raise ValidationError({"source_location": str(exc)}) from exc
     if source_kind == Dataset.Source.SERVER:
         folder = Path(source_location)
         if not folder.is_absolute():
@@ -156,7 +161,71 @@ def _source_root(dataset: Dataset, work: Path) -> Path:
         with default_storage.open(dataset.source_location, "rb") as source, local.open("wb") as out:
             shutil.copyfileobj(source, out)
         return extract_archive(local, work / "source", limits)
-    raise DatasetImportError(f"source kind {dataset.source_kind!r} is not supported yet")
+    if dataset.source_kind == Dataset.Source.S3:
+        return download_s3_prefix(dataset.source_location, work / "source")
+    raise DatasetImportError(f"source kind {dataset.source_kind!r} is not supported")
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client from the environment (AWS_* credentials; AWS_S3_ENDPOINT_URL for
+    S3-compatible stores)."""
+    import os
+
+    import boto3
+
+    return boto3.client(
+        "s3",
+        region_name=os.environ.get("AWS_S3_REGION_NAME") or None,
+        endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+    )
+
+
+def parse_s3_location(location: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` -> (bucket, prefix ending in '/' or empty)."""
+    if not location.startswith("s3://"):
+        raise DatasetImportError(f"{location!r} is not an s3://bucket/prefix location")
+    bucket, _, prefix = location[5:].partition("/")
+    if not bucket:
+        raise DatasetImportError(f"{location!r} names no bucket")
+    return bucket, (prefix.rstrip("/") + "/") if prefix else ""
+
+
+def download_s3_prefix(location: str, target: Path) -> Path:
+    """Copy every object under an S3 prefix into ``target`` (same limits as a zip upload)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = parse_s3_location(location)
+    client = s3_client()
+    target.mkdir(parents=True, exist_ok=False)
+    count = total = 0
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                key = str(item["Key"])
+                relative = key[len(prefix) :]
+                if not relative or relative.endswith("/"):
+                    continue
+                parts = Path(relative).parts
+                if Path(relative).is_absolute() or ".." in parts:
+                    raise DatasetImportError(f"{location}: object key {key!r} points outside the prefix")
+                count += 1
+                total += int(item.get("Size", 0))
+                if count > settings.DATASET_ZIP_MAX_ENTRIES:
+                    raise DatasetImportError(
+                        f"{location}: more than {settings.DATASET_ZIP_MAX_ENTRIES} objects under the prefix"
+                    )
+                if total > settings.DATASET_ZIP_MAX_BYTES:
+                    raise DatasetImportError(f"{location}: more than {settings.DATASET_ZIP_MAX_BYTES} bytes")
+                destination = target.joinpath(*parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                body = client.get_object(Bucket=bucket, Key=key)["Body"]
+                with destination.open("wb") as out:
+                    shutil.copyfileobj(body, out)
+    except (BotoCoreError, ClientError) as exc:
+        raise DatasetImportError(f"{location}: S3 error ({exc})") from exc
+    if count == 0:
+        raise DatasetImportError(f"{location}: no objects under this prefix")
+    return target
 
 
 def _people(dataset: Dataset, root: Path, stats: Any) -> Iterator[Any]:

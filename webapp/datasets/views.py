@@ -29,6 +29,8 @@ def dataset_list_page(request: HttpRequest) -> HttpResponse:
         if archive:
             location = default_storage.save(f"uploads/{archive.name}", archive)
             kind = Dataset.Source.UPLOAD
+        elif data["s3_prefix"]:
+            location, kind = data["s3_prefix"], Dataset.Source.S3
         else:
             location, kind = data["server_folder"], Dataset.Source.SERVER
         try:

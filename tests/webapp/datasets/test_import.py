@@ -295,3 +295,50 @@ def test_split_presets(roots: Path) -> None:
         _create(folder, name="oc2", split="train", split_preset="ochuman")
     with pytest.raises(ValidationError, match="between 0 and 1"):
         _create(folder, name="r4", split_preset="random", split_test_fraction=1.0)
+
+
+def test_s3_prefix_import(roots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 is outside this machine's reach: botocore's Stubber answers for it."""
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    import webapp.datasets.services as services
+
+    folder = make_coco(tmp_path / "bucket-content")
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    stub = Stubber(client)
+    keys = [f"coco/mini/{p.relative_to(folder).as_posix()}" for p in files]
+    stub.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": k, "Size": p.stat().st_size} for k, p in zip(keys, files, strict=True)],
+         "IsTruncated": False, "KeyCount": len(keys)},
+        {"Bucket": "lab-data", "Prefix": "coco/mini/"},
+    )  # fmt: skip
+    for key, path in zip(keys, files, strict=True):
+        data = path.read_bytes()
+        stub.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentLength": len(data)},
+            {"Bucket": "lab-data", "Key": key},
+        )
+    stub.activate()
+    monkeypatch.setattr(services, "s3_client", lambda: client)
+    dataset = dataset_create(name="s3", source_format="coco", source_kind="s3",
+                             source_location="s3://lab-data/coco/mini", annotation_path="annotations.json",
+                             images_path="images", enqueue=False)  # fmt: skip
+    done = dataset_import(dataset_id=dataset.pk)
+    assert done.status == Dataset.Status.READY, done.error
+    assert done.people_count == 4
+    stub.assert_no_pending_responses()
+
+    stub.add_response("list_objects_v2", {"IsTruncated": False, "KeyCount": 0},
+                       {"Bucket": "lab-data", "Prefix": "nothing/"})  # fmt: skip
+    dataset = dataset_create(name="s3-empty", source_format="coco", source_kind="s3",
+                             source_location="s3://lab-data/nothing", annotation_path="annotations.json",
+                             enqueue=False)  # fmt: skip
+    _fails(dataset, tmp_path / "media", "no objects under this prefix")
+    with pytest.raises(ValidationError, match="names no bucket"):
+        dataset_create(name="s3-bad", source_format="coco", source_kind="s3", source_location="s3:///x",
+                       annotation_path="a.json", enqueue=False)  # fmt: skip

@@ -76,7 +76,7 @@ def test_api_refuses_bad_requests(staff: Client, roots: Path, tmp_path: Path) ->
     base = {"name": "x", "source_format": "coco", "annotation_path": "annotations.json"}
     neither = staff.post("/api/datasets/", base, content_type="application/json")
     assert neither.status_code == 400
-    assert "either an archive" in str(neither.json())
+    assert "exactly one of archive (zip), server_folder, s3_prefix" in str(neither.json())
     outside = staff.post(
         "/api/datasets/", {**base, "server_folder": str(tmp_path)}, content_type="application/json"
     )

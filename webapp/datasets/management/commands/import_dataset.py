@@ -26,6 +26,9 @@ class Command(BaseCommand):
             "--folder", type=Path, help="a folder on this server (inside DATASET_IMPORT_ROOTS)"
         )
         source.add_argument("--zip", type=Path, help="a zip with the annotation file and the images")
+        source.add_argument(
+            "--s3", help="an S3 prefix, s3://bucket/prefix (credentials from AWS_* variables)"
+        )
         parser.add_argument(
             "--annotations", required=True, help="annotation file (or folder) inside the source"
         )
@@ -42,6 +45,8 @@ class Command(BaseCommand):
             with Path(options["zip"]).open("rb") as handle:
                 location = default_storage.save(f"uploads/{Path(options['zip']).name}", File(handle))
             kind = Dataset.Source.UPLOAD
+        elif options["s3"]:
+            location, kind = options["s3"], Dataset.Source.S3
         else:
             location, kind = str(Path(options["folder"]).resolve()), Dataset.Source.SERVER
         try:
