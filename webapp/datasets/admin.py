@@ -1,6 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from webapp.datasets.models import Dataset, Image, Person
+from webapp.datasets.services import dataset_delete
 
 
 @admin.register(Dataset)
@@ -12,6 +18,17 @@ class DatasetAdmin(admin.ModelAdmin[Dataset]):
     readonly_fields = ("status", "stage", "progress_done", "progress_total", "error", "annotations_count",
                        "people_count", "images_count", "skipped", "keypoints_outside", "filter_counts",
                        "created_at", "started_at", "finished_at")  # fmt: skip
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        # An import is more than a row (zip, folder or S3; a worker task): the staff import form.
+        return HttpResponseRedirect(reverse("datasets:list") + "#import")
+
+    def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
+        dataset_delete(dataset=obj)  # rows and the stored image files
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        for dataset in queryset:
+            dataset_delete(dataset=dataset)
 
 
 @admin.register(Image)

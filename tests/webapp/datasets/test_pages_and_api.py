@@ -122,3 +122,22 @@ def test_detail_page_and_person_picture(
     # the skeleton is drawn: some pixels carry the left-side blue
     pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
     assert int((pixels == (40, 120, 255)).all(axis=1).sum()) > 20
+
+
+def test_admin_add_goes_to_the_import_form_and_delete_removes_files(
+    staff: Client, roots: Path, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    from webapp.datasets.services import dataset_create
+
+    response = staff.get("/admin/datasets/dataset/add/")
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/datasets/#import"
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset = dataset_create(name="gone", source_format="coco", source_kind="server",
+                                 source_location=str(make_coco(roots / "coco")),
+                                 annotation_path="annotations.json", images_path="images")  # fmt: skip
+    stored = list((tmp_path / "media" / "datasets" / str(dataset.pk)).rglob("*.jpg"))
+    assert len(stored) == 3
+    staff.post(f"/admin/datasets/dataset/{dataset.pk}/delete/", {"post": "yes"})
+    assert not Dataset.objects.filter(pk=dataset.pk).exists()
+    assert not any(path.exists() for path in stored)
