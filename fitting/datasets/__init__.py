@@ -19,13 +19,13 @@ FORMATS: tuple[Format, ...] = ("coco", "mpii", "lsp", "posetrack", "ochuman")
 def read_people(fmt: str, path: Path, stats: ReadStats | None = None) -> Iterator[SourcePerson]:
     from fitting.datasets.coco import iter_coco
     from fitting.datasets.lsp import iter_lsp
-    from fitting.datasets.mpii import iter_mpii_json
+    from fitting.datasets.mpii import iter_mpii
     from fitting.datasets.ochuman import iter_ochuman
     from fitting.datasets.posetrack import iter_posetrack
 
     readers: dict[str, Callable[[Path, ReadStats | None], Iterator[SourcePerson]]] = {
         "coco": iter_coco,
-        "mpii": iter_mpii_json,
+        "mpii": iter_mpii,
         "lsp": iter_lsp,
         "posetrack": iter_posetrack,
         "ochuman": iter_ochuman,

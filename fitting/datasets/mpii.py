@@ -83,3 +83,92 @@ def iter_mpii_json(
             raise json_error(path, exc) from exc
     if not found:
         raise DatasetError(f"{path}: expected a JSON list of MPII people; found none")
+
+
+def _items(value: object) -> list[object]:
+    """A MATLAB struct array read with squeeze_me as a list (one element comes back bare)."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray):
+        return list(value.ravel())
+    return [value]
+
+
+def _number(value: object) -> float | None:
+    array = np.asarray(value).ravel()
+    if array.size != 1:
+        return None
+    try:
+        number = float(array[0])
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def iter_mpii_mat(path: Path, stats: ReadStats | None = None) -> Iterator[SourcePerson]:
+    """MPII's official ``mpii_human_pose_v1_u12_1.mat`` (``RELEASE.annolist``): every person
+    with ``annopoints``. Test-set people carry none and are skipped (counted); the image's
+    ``img_train`` flag is kept in ``extra``. Ids: ``<image index>_<person index>`` (1-based)."""
+    import scipy.io
+
+    path = Path(path)
+    stats = stats if stats is not None else ReadStats()
+    if not path.is_file():
+        raise DatasetError(f"{path}: file does not exist")
+    try:
+        data = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=True)
+    except Exception as exc:  # scipy raises several types for a file that is not a .mat
+        raise DatasetError(f"{path}: not a readable MATLAB .mat file ({exc})") from exc
+    release = data.get("RELEASE")
+    if release is None or not hasattr(release, "annolist"):
+        raise DatasetError(f"{path}: no RELEASE.annolist (not MPII's official annotation file)")
+    train_flags = np.atleast_1d(np.asarray(getattr(release, "img_train", []))).ravel()
+    for i, entry in enumerate(_items(release.annolist), start=1):
+        where = f"{path}: annolist({i})"
+        image = getattr(entry, "image", None)
+        name = getattr(image, "name", None)
+        if not isinstance(name, str) or not name:
+            raise DatasetError(f"{where}: no image name")
+        is_train = int(train_flags[i - 1]) if i - 1 < train_flags.size else -1
+        for k, rect in enumerate(_items(getattr(entry, "annorect", None)), start=1):
+            stats.annotations += 1
+            points = _items(getattr(getattr(rect, "annopoints", None), "point", None))
+            if not points:
+                stats.skip("no keypoints (MPII test set or unlabelled)")
+                continue
+            keypoints = np.zeros((MPII_JOINTS, 3))
+            for point in points:
+                joint = _number(getattr(point, "id", None))
+                x, y = _number(getattr(point, "x", None)), _number(getattr(point, "y", None))
+                if joint is None or not 0 <= joint < MPII_JOINTS or joint != int(joint):
+                    raise DatasetError(
+                        f"{where}.annorect({k}): joint id {getattr(point, 'id', None)!r} is not 0-15"
+                    )
+                if x is None or y is None:
+                    raise DatasetError(f"{where}.annorect({k}): joint {int(joint)} has no x / y")
+                keypoints[int(joint)] = [x - 1.0, y - 1.0, 1.0]  # 1-based MATLAB pixels; present = labelled
+            scale = _number(getattr(rect, "scale", None))
+            objpos = getattr(rect, "objpos", None)
+            cx, cy = _number(getattr(objpos, "x", None)), _number(getattr(objpos, "y", None))
+            bbox = None
+            if scale and scale > 0 and cx is not None and cy is not None:
+                side = 200.0 * scale
+                bbox = (cx - 1.0 - side / 2, cy - 1.0 - side / 2, side, side)
+            stats.people += 1
+            yield SourcePerson(
+                annotation_id=f"{i}_{k}",
+                image_name=name,
+                layout="mpii16",
+                keypoints=keypoints,
+                labels_gt24=to_gt24(keypoints[None], "mpii16")[0],
+                bbox=bbox,
+                subject_id=f"{name}#{k - 1}",
+                extra={"img_train": is_train},
+            )
+
+
+def iter_mpii(path: Path, stats: ReadStats | None = None) -> Iterator[SourcePerson]:
+    """MPII from either file: the official ``.mat`` or the JSON list."""
+    if Path(path).suffix.lower() == ".mat":
+        return iter_mpii_mat(path, stats)
+    return iter_mpii_json(path, stats)

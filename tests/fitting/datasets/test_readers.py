@@ -195,3 +195,51 @@ def test_unknown_format_and_filters(tmp_path: Path) -> None:
     assert not get_filter("coco-part").keep(person)
     assert get_filter("coco-all").keep(person)
     assert len(LIMB_JOINTS) == 12
+
+
+def _struct_array(rows: list[dict[str, Any]]) -> np.ndarray:
+    """A 1 x N MATLAB struct array for scipy.io.savemat."""
+    fields = list(rows[0])
+    array = np.zeros((1, len(rows)), dtype=[(f, object) for f in fields])
+    for i, row in enumerate(rows):
+        for field in fields:
+            array[0, i][field] = row[field]
+    return array
+
+
+def test_mpii_official_mat(tmp_path: Path) -> None:
+    def points(count: int) -> np.ndarray:
+        return _struct_array(
+            [
+                {"x": 11.0 + 5 * j, "y": 21.0 + 7 * j, "id": j, "is_visible": "1" if j % 2 else "0"}
+                for j in range(count)
+            ]
+        )
+
+    person = {"x1": 1.0, "y1": 1.0, "x2": 9.0, "y2": 9.0, "scale": 1.0,
+              "objpos": {"x": 101.0, "y": 201.0}, "annopoints": {"point": points(16)}}  # fmt: skip
+    partial = {**person, "annopoints": {"point": points(12)}}
+    test_person = {**person, "annopoints": np.zeros((0, 0))}
+    annolist = _struct_array([
+        {"image": {"name": "015601864.jpg"}, "annorect": _struct_array([person, partial])},
+        {"image": {"name": "015599452.jpg"}, "annorect": _struct_array([test_person])},
+    ])  # fmt: skip
+    release = {"annolist": annolist, "img_train": np.array([[1, 0]])}
+    scipy.io.savemat(tmp_path / "mpii_human_pose_v1_u12_1.mat", {"RELEASE": release})
+
+    stats = ReadStats()
+    people = list(read_people("mpii", tmp_path / "mpii_human_pose_v1_u12_1.mat", stats))
+    assert [p.annotation_id for p in people] == ["1_1", "1_2"]
+    assert stats.skipped == {"no keypoints (MPII test set or unlabelled)": 1}
+    first, second = people
+    np.testing.assert_allclose(first.labels_gt24[G("Right Ankle")], [10.0, 20.0, 1.0])  # id 0, 1-based
+    assert first.labelled == 16
+    assert second.labelled == 12
+    assert second.labels_gt24[G("Left Wrist"), 2] == 0  # id 15 absent
+    assert first.bbox == (0.0, 100.0, 200.0, 200.0)
+    assert first.extra == {"img_train": 1}
+    assert first.subject_id == "015601864.jpg#0"
+
+    scipy.io.savemat(tmp_path / "other.mat", {"joints": np.zeros((3, 14, 1))})
+    with pytest.raises(DatasetError, match=r"no RELEASE\.annolist"):
+        list(read_people("mpii", tmp_path / "other.mat"))
