@@ -272,6 +272,9 @@ def dataset_import(*, dataset_id: int, progress: Progress | None = None) -> Data
             raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if dataset.source_kind == Dataset.Source.UPLOAD:
+            # The images are in media storage now (with checksums); the zip is not kept twice.
+            default_storage.delete(dataset.source_location)
     dataset.refresh_from_db()
     return dataset
 

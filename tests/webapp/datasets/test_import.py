@@ -196,6 +196,7 @@ def test_zip_upload_imports_and_bad_zips_are_refused(roots: Path, tmp_path: Path
     folder = make_coco(tmp_path / "src")
     good = dataset_import(dataset_id=_upload(_zip(tmp_path / "good.zip", folder), "zip-good").pk)
     assert good.status == Dataset.Status.READY, good.error
+    assert not default_storage.exists(good.source_location)  # the uploaded zip is not kept
     assert good.people_count == 4
     media = tmp_path / "media"
     _fails(_upload(_zip(tmp_path / "dots.zip", folder, {"../evil.txt": b"x"}), "zip-dots"), media,
