@@ -284,7 +284,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         raise SystemExit(str(exc)) from exc
     kept = [p for p in read if keep.keep(p)]
-    people = kept[: args.limit] if args.limit else kept
+    people = sorted(kept[: args.limit] if args.limit else kept, key=lambda p: p.image_name)
     skipped = ", ".join(f"{n} {reason}" for reason, n in stats.skipped.items()) or "none"
     print(
         f"{args.coco.name}: {stats.annotations} annotations, {len(read)} people ({skipped} skipped); "

@@ -69,9 +69,12 @@ def _finite(values: NDArray[np.floating]) -> list[float | None]:
     return [None if math.isnan(v) else round(float(v), 3) for v in values]
 
 
+ImageSource = Path | Callable[[str], NDArray[np.uint8]]
+
+
 def fit_people(
     people: list[SourcePerson],
-    images: Path,
+    images: ImageSource,
     regressor: Regressor,
     body: BodyModel,
     settings: FitSettings,
@@ -79,78 +82,91 @@ def fit_people(
     pictures: Path | None = None,
     on_person: Callable[[], None] | None = None,
 ) -> FitRun:
+    """Fit ``people``; ``images`` is their folder or a function from image name to RGB pixels.
+
+    All people's inputs are built first (each image read once), then the method runs over all
+    of them together (batched EFT fits people of different images in one batch), then each
+    result is judged and turned into an EFT JSON entry, in the order of ``people``."""
     run = FitRun([], [], [])
-    ordered = sorted(people, key=lambda p: p.image_name)
-    for image_name, group_iter in groupby(ordered, key=lambda p: p.image_name):
+    load = images if callable(images) else (lambda name: read_image(Path(images) / name))
+    kept: list[SourcePerson] = []
+    targets = []
+    pixels: dict[str, NDArray[np.uint8]] = {}
+    for image_name, group_iter in groupby(people, key=lambda p: p.image_name):
         group = list(group_iter)
         try:
-            image = read_image(Path(images) / image_name)
+            image = pixels[image_name] if image_name in pixels else load(image_name)
         except ImageError as exc:
             if not settings.skip_bad_images:
                 raise
             run.failures.append(
-                {
-                    "imageName": group[0].image_name,
-                    "annotIds": [p.annotation_id for p in group],
-                    "error": str(exc),
-                }
+                {"imageName": image_name, "annotIds": [p.annotation_id for p in group], "error": str(exc)}
             )
             for _ in group:
                 if on_person:
                     on_person()
             continue
-        targets = [regressor.target(image, p.labels_gt24, p.box()) for p in group]
-        outcomes: list[FitOutcome]
-        if settings.method == "regressor":
-            outcomes = list(regress(regressor, body, targets, settings.eft))
-        elif settings.method == "eft":
-            outcomes = list(eft(regressor, body, targets, settings.eft, batch_size=settings.eft_batch))
-        else:
-            outcomes = list(smplify(regressor, body, targets, prior, settings.smplify))
-        betas = torch.stack([o.betas for o in outcomes]).to(regressor.device)
-        pose = torch.stack([o.pose_rotmat for o in outcomes]).to(regressor.device)
-        cams = torch.stack([o.cam_weak for o in outcomes]).to(regressor.device)
-        with torch.no_grad():
-            out = body(betas, pose)
-            projected = weak_perspective_project(out.joints_spin49, cams)
-            keypoints = torch.stack([t.keypoints_2d for t in targets])
-            _, loss_2d = eft_loss(projected, betas, cams, keypoints, settings.eft)
-        for i, (person, outcome) in enumerate(zip(group, outcomes, strict=True)):
-            ok, reason = sanity_verdict(outcome.betas, loss_2d[i].item(), settings.eft.sanity)
-            fit = {
-                "method": settings.method,
-                "iterations": outcome.iterations,
-                "mean_error_px": round(outcome.mean_error_px, 3),
-                "joint_error_px_gt24": _finite(outcome.joint_error_px[GT24_OFFSET:].numpy()),
-                "keypoint_loss": loss_2d[i].item(),
-                "sanity_ok": ok,
-                "sanity_reason": reason,
-                "sanity_rule": settings.eft.sanity,
-                "seconds": round(outcome.seconds, 3),
-                "config": asdict(settings.smplify if settings.method == "smplify" else settings.eft),
-                "checkpoint_sha256": regressor.checkpoint.sha256,
-                "body_model": body.description,
-            }
-            if settings.method == "smplify":
-                fit["prior"] = getattr(outcome, "prior", "")
-            run.entries.append(
-                eft_entry(
-                    pose_rotmat=outcome.pose_rotmat.numpy(),
-                    betas=outcome.betas.numpy(),
-                    cam_weak=outcome.cam_weak.numpy(),
-                    box=person.box(),
-                    labels_gt24=person.labels_gt24,
-                    annotation_id=person.annotation_id,
-                    image_name=person.image_name,
-                    fit=fit,
-                )
-            )
-            if pictures is not None:
-                run.pictures.append(
-                    _picture(pictures, image, person, projected[i].cpu(), out.vertices[i].cpu().numpy(), body)
-                )
+        if pictures is not None:
+            pixels[image_name] = image
+        kept += group
+        targets += [regressor.target(image, p.labels_gt24, p.box()) for p in group]
+    if not targets:
+        return run
+    outcomes: list[FitOutcome]
+    if settings.method == "regressor":
+        outcomes = list(regress(regressor, body, targets, settings.eft))
+        for _ in targets:
             if on_person:
                 on_person()
+    elif settings.method == "eft":
+        outcomes = list(
+            eft(regressor, body, targets, settings.eft, batch_size=settings.eft_batch, on_person=on_person)
+        )
+    else:
+        outcomes = list(smplify(regressor, body, targets, prior, settings.smplify, on_person=on_person))
+    betas = torch.stack([o.betas for o in outcomes]).to(regressor.device)
+    pose = torch.stack([o.pose_rotmat for o in outcomes]).to(regressor.device)
+    cams = torch.stack([o.cam_weak for o in outcomes]).to(regressor.device)
+    with torch.no_grad():
+        out = body(betas, pose)
+        projected = weak_perspective_project(out.joints_spin49, cams)
+        keypoints = torch.stack([t.keypoints_2d for t in targets])
+        _, loss_2d = eft_loss(projected, betas, cams, keypoints, settings.eft)
+    for i, (person, outcome) in enumerate(zip(kept, outcomes, strict=True)):
+        ok, reason = sanity_verdict(outcome.betas, loss_2d[i].item(), settings.eft.sanity)
+        fit = {
+            "method": settings.method,
+            "iterations": outcome.iterations,
+            "mean_error_px": round(outcome.mean_error_px, 3),
+            "joint_error_px_gt24": _finite(outcome.joint_error_px[GT24_OFFSET:].numpy()),
+            "keypoint_loss": loss_2d[i].item(),
+            "sanity_ok": ok,
+            "sanity_reason": reason,
+            "sanity_rule": settings.eft.sanity,
+            "seconds": round(outcome.seconds, 3),
+            "config": asdict(settings.smplify if settings.method == "smplify" else settings.eft),
+            "checkpoint_sha256": regressor.checkpoint.sha256,
+            "body_model": body.description,
+        }
+        if settings.method == "smplify":
+            fit["prior"] = getattr(outcome, "prior", "")
+        run.entries.append(
+            eft_entry(
+                pose_rotmat=outcome.pose_rotmat.numpy(),
+                betas=outcome.betas.numpy(),
+                cam_weak=outcome.cam_weak.numpy(),
+                box=person.box(),
+                labels_gt24=person.labels_gt24,
+                annotation_id=person.annotation_id,
+                image_name=person.image_name,
+                fit=fit,
+            )
+        )
+        if pictures is not None:
+            vertices = out.vertices[i].cpu().numpy()
+            run.pictures.append(
+                _picture(pictures, pixels[person.image_name], person, projected[i].cpu(), vertices, body)
+            )
     return run
 
 
