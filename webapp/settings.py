@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "webapp.core",
     "webapp.datasets",
+    "webapp.fits",
 ]
 
 MIDDLEWARE = [

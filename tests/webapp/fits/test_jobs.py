@@ -1,0 +1,102 @@
+"""Fit jobs: chunks claimed once, one Fit per person even when a chunk runs twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+
+from fitting.synth.generate import SynthConfig, generate
+from webapp.datasets.models import Dataset
+from webapp.datasets.services import dataset_create, dataset_import
+from webapp.fits.engine import loads_so_far
+from webapp.fits.models import Fit, FitChunk, FitJob
+from webapp.fits.services import fit_chunk_run, fit_job_cancel, fit_job_start
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dataset(tmp_path: Path, settings: Any) -> Dataset:
+    settings.DATASET_IMPORT_ROOTS = [tmp_path / "imports"]
+    settings.DATASET_WORK_DIR = tmp_path / "work"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    folder = tmp_path / "imports" / "synth"
+    generate(
+        SynthConfig(people=5, seed=44, width=160, height=160, max_people_per_image=2), folder, progress=False
+    )
+    created = dataset_create(
+        name="synth", source_format="coco", source_kind="server", source_location=str(folder),
+        annotation_path="annotations.json", images_path="images", enqueue=False,
+    )  # fmt: skip
+    done = dataset_import(dataset_id=created.pk)
+    assert done.status == Dataset.Status.READY, done.error
+    return done
+
+
+def test_job_fits_every_person_once(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
+    before = loads_so_far()
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 2}, chunk_size=2)
+    job.refresh_from_db()
+    assert job.status == FitJob.Status.DONE
+    assert job.people_done == job.people_total == dataset.filter_counts["all"]
+    assert FitChunk.objects.filter(job=job).count() == -(-job.people_total // 2)
+    assert set(FitChunk.objects.filter(job=job).values_list("status", flat=True)) == {"done"}
+    fits = list(Fit.objects.filter(job=job))
+    assert len(fits) == job.people_total
+    assert np.asarray(fits[0].pose_rotmat).shape == (24, 3, 3)
+    assert all(f.iterations <= 2 for f in fits)
+    assert fits[0].details["config"]["max_iterations"] == 2
+    assert len(fits[0].joint_error_px) == 24
+    assert loads_so_far() - before <= 1  # the engine is loaded once per process, not per chunk
+
+    # A redelivered chunk (reset to pending, as after a lost worker) writes nothing twice.
+    chunk = FitChunk.objects.filter(job=job).first()
+    assert chunk is not None
+    FitChunk.objects.filter(pk=chunk.pk).update(status=FitChunk.Status.PENDING)
+    again = fit_chunk_run(chunk_id=chunk.pk)
+    assert again.status == FitChunk.Status.DONE
+    assert again.attempts == 2
+    assert Fit.objects.filter(job=job).count() == job.people_total
+    # A chunk that is not pending is left alone.
+    assert fit_chunk_run(chunk_id=chunk.pk).attempts == 2
+
+
+def test_regressor_and_smplify_jobs(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        regressor = fit_job_start(dataset=dataset, method="regressor", filter_name="all", chunk_size=8)
+        smplify = fit_job_start(
+            dataset=dataset, method="smplify", filter_name="all", config={"iterations": 2}
+        )
+    assert set(Fit.objects.filter(job=regressor).values_list("iterations", flat=True)) == {0}
+    smplify_fits = Fit.objects.filter(job=smplify)
+    assert smplify_fits.count() == smplify.people_total
+    assert all(f.iterations == 4 for f in smplify_fits)
+    assert all(f.details["prior"].startswith("pose_prior_gmm8.npz") for f in smplify_fits)
+
+
+def test_bad_job_requests(dataset: Dataset) -> None:
+    with pytest.raises(ValidationError, match="unknown option"):
+        fit_job_start(dataset=dataset, config={"max_iters": 3}, enqueue=False)
+    with pytest.raises(ValidationError, match="no person of synth passes"):
+        fit_job_start(dataset=dataset, split="test", enqueue=False)
+    with pytest.raises(ValidationError, match="unknown method"):
+        fit_job_start(dataset=dataset, method="magic", enqueue=False)
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.IMPORTING)
+    dataset.refresh_from_db()
+    with pytest.raises(ValidationError, match="is importing, not ready"):
+        fit_job_start(dataset=dataset, enqueue=False)
+
+
+def test_cancel_stops_pending_chunks(dataset: Dataset) -> None:
+    job = fit_job_start(dataset=dataset, filter_name="all", chunk_size=1, enqueue=False)
+    fit_job_cancel(job=job)
+    assert job.status == FitJob.Status.CANCELLED
+    chunk = FitChunk.objects.filter(job=job).first()
+    assert chunk is not None
+    assert fit_chunk_run(chunk_id=chunk.pk).error == "job cancelled"
+    assert Fit.objects.filter(job=job).count() == 0

@@ -1,0 +1,52 @@
+"""The fitting engine of a worker process: regressor, body model and prior, loaded once.
+
+Loading a checkpoint and a body model takes seconds and memory; a worker keeps them for every
+chunk it runs (keyed by what a job asks for), on the device its settings name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Engine:
+    regressor: Any  # fitting.fit.Regressor
+    body: Any  # fitting.body.model.BodyModel
+    prior: Any  # fitting.smplify.prior.PosePrior
+    device: str
+
+
+@lru_cache(maxsize=2)
+def _load(checkpoint: str, body_model: str, j_regressor_extra: str, device_spec: str) -> Engine:
+    from fitting.body.model import BodyModel
+    from fitting.device import resolve_device
+    from fitting.fit import Regressor
+    from fitting.smplify.prior import PosePrior
+
+    device = resolve_device(device_spec)
+    regressor = Regressor.load(Path(checkpoint) if checkpoint else None, device)
+    body = BodyModel.load(
+        Path(body_model) if body_model else None, Path(j_regressor_extra) if j_regressor_extra else None
+    ).to(device)
+    return Engine(regressor, body, PosePrior.shipped(), str(device))
+
+
+def engine_for(checkpoint: str = "", body_model: str = "") -> Engine:
+    """The engine for a job's checkpoint and body model (blank: the configured ones)."""
+    configured_checkpoint = str(settings.EFT_REGRESSOR_CHECKPOINT or "")
+    configured_body = str(settings.EFT_BODY_MODEL_PATH or "")
+    extra = str(settings.EFT_J_REGRESSOR_EXTRA_PATH or "")
+    return _load(
+        checkpoint or configured_checkpoint, body_model or configured_body, extra, settings.EFT_TORCH_DEVICE
+    )
+
+
+def loads_so_far() -> int:
+    """How many engines this process has loaded (a test checks chunks reuse one)."""
+    return _load.cache_info().misses

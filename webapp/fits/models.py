@@ -1,0 +1,92 @@
+"""Fit jobs over a dataset's people, their chunks of work, and one Fit per person and job."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from webapp.datasets.models import Dataset, Person
+
+
+class FitJob(models.Model):
+    class Method(models.TextChoices):
+        EFT = "eft", "EFT"
+        SMPLIFY = "smplify", "SMPLify"
+        REGRESSOR = "regressor", "regressor only"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        CANCELLED = "cancelled", "cancelled"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="fit_jobs")
+    filter = models.CharField(max_length=16, default="coco-all", help_text="which people: a filter preset")
+    split = models.CharField(max_length=32, blank=True, help_text="only people of this split (blank: all)")
+    method = models.CharField(max_length=16, choices=Method.choices, default=Method.EFT)
+    config = models.JSONField(default=dict, help_text="EftConfig / SmplifyConfig as used")
+    checkpoint = models.CharField(max_length=500, blank=True, help_text="blank: the configured regressor")
+    body_model = models.CharField(max_length=500, blank=True, help_text="blank: the configured body model")
+    chunk_size = models.PositiveIntegerField(default=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    people_total = models.PositiveIntegerField(default=0)
+    people_done = models.PositiveIntegerField(default=0)
+    people_failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"job {self.pk}: {self.method} on {self.dataset.name} ({self.status})"
+
+
+class FitChunk(models.Model):
+    """A slice of a job's people: the unit a worker claims (compare-and-set on ``status``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    job = models.ForeignKey(FitJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    person_ids = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("job", "index"), name="chunk_unique_index_per_job"),)
+        ordering = ("job", "index")
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} chunk {self.index} ({self.status})"
+
+
+class Fit(models.Model):
+    job = models.ForeignKey(FitJob, on_delete=models.CASCADE, related_name="fits")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="fits")
+    pose_rotmat = models.JSONField(help_text="24 x 3 x 3 rotation matrices, [0] the global orientation")
+    betas = models.JSONField()
+    cam_weak = models.JSONField(help_text="[s, tx, ty] in the normalised 224 crop")
+    joint_error_px = models.JSONField(help_text="GT-24 2D error per joint in image pixels (null: unlabelled)")
+    mean_error_px = models.FloatField()
+    iterations = models.PositiveIntegerField()
+    keypoint_loss = models.FloatField()
+    max_abs_beta = models.FloatField()
+    sanity_ok = models.BooleanField()
+    sanity_reason = models.CharField(max_length=200)
+    seconds = models.FloatField()
+    details = models.JSONField(default=dict, help_text="config, checkpoint hash, body model, prior")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("job", "person"), name="fit_unique_person_per_job"),)
+        ordering = ("job", "person")
+
+    def __str__(self) -> str:
+        return f"fit of {self.person_id} in job {self.job_id}"
