@@ -194,6 +194,7 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_QUEUES = env_list("CELERY_WORKER_QUEUES", "celery,gpu,render")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tasks.core.worker_heartbeat", "schedule": 60.0},
+    "fit-chunk-sweeper": {"task": "tasks.sweep.fit_chunks_sweep", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -219,6 +220,12 @@ DATASET_WORK_DIR = (env_path("DATASET_WORK_DIR") or DATA_DIR / "import-work").re
 DATASET_ZIP_MAX_ENTRIES = env_int("DATASET_ZIP_MAX_ENTRIES", 500_000)
 DATASET_ZIP_MAX_BYTES = env_int("DATASET_ZIP_MAX_BYTES", 200 * 1024**3)
 DATASET_ZIP_MAX_RATIO = env_float("DATASET_ZIP_MAX_RATIO", 200.0)
+
+# --- fit jobs -----------------------------------------------------------------------------
+# A chunk RUNNING longer than this is taken to be lost with its worker and is queued again.
+FIT_CHUNK_STALE_SECONDS = env_int("FIT_CHUNK_STALE_SECONDS", 1800)
+# A chunk that has been claimed this many times is failed instead of queued again.
+FIT_CHUNK_MAX_ATTEMPTS = env_int("FIT_CHUNK_MAX_ATTEMPTS", 3)
 
 # --- crowd --------------------------------------------------------------------------------
 MTURK_ENABLED = env_bool("MTURK_ENABLED", False)

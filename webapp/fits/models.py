@@ -48,6 +48,7 @@ class FitChunk(models.Model):
         RUNNING = "running", "running"
         DONE = "done", "done"
         FAILED = "failed", "failed"
+        SPLIT = "split", "split in two (out of device memory)"
 
     job = models.ForeignKey(FitJob, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()

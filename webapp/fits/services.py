@@ -131,6 +131,9 @@ def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
     try:
         _, failed = _run(job, chunk)
     except Exception as exc:
+        if _out_of_memory(exc) and len(chunk.person_ids) > 1:
+            _split(chunk, str(exc))
+            return FitChunk.objects.get(pk=chunk.pk)
         FitChunk.objects.filter(pk=chunk.pk).update(
             status=FitChunk.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}",
@@ -213,6 +216,98 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
             people_done=Fit.objects.filter(job=job).count(), people_failed=F("people_failed") + failed_people
         )
     return len(fits), run.failures
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _split(chunk: FitChunk, reason: str) -> list[FitChunk]:
+    """Replace a chunk that ran out of device memory by its two halves, queued at once."""
+    from django.db.models import Max
+
+    ids = chunk.person_ids
+    half = len(ids) // 2
+    with transaction.atomic():
+        FitJob.objects.select_for_update().get(pk=chunk.job_id)  # one split at a time per job
+        top = FitChunk.objects.filter(job_id=chunk.job_id).aggregate(top=Max("index"))["top"] or 0
+        parts = FitChunk.objects.bulk_create(
+            [FitChunk(job_id=chunk.job_id, index=top + 1, person_ids=ids[:half]),
+             FitChunk(job_id=chunk.job_id, index=top + 2, person_ids=ids[half:])]
+        )  # fmt: skip
+        FitChunk.objects.filter(pk=chunk.pk).update(status=FitChunk.Status.SPLIT, error=reason[:2000])
+        part_ids = (
+            [p.pk for p in parts]
+            if all(p.pk for p in parts)
+            else list(
+                FitChunk.objects.filter(job_id=chunk.job_id, index__gt=top).values_list("id", flat=True)
+            )
+        )
+        from tasks.fits import fit_chunk_task
+
+        transaction.on_commit(lambda: [fit_chunk_task.delay(pk) for pk in part_ids])
+    return parts
+
+
+def _requeue(chunks: list[int]) -> None:
+    from tasks.fits import fit_chunk_task
+
+    transaction.on_commit(lambda: [fit_chunk_task.delay(pk) for pk in chunks])
+
+
+def fit_chunks_sweep(*, now: Any = None) -> dict[str, int]:
+    """Queue again the chunks RUNNING for longer than FIT_CHUNK_STALE_SECONDS (their worker is
+    taken as lost); fail those already claimed FIT_CHUNK_MAX_ATTEMPTS times. Returns counts."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.FIT_CHUNK_STALE_SECONDS)
+    requeued: list[int] = []
+    failed = 0
+    with transaction.atomic():
+        stale = FitChunk.objects.select_for_update(skip_locked=True).filter(
+            status=FitChunk.Status.RUNNING, claimed_at__lt=cutoff
+        )
+        for chunk in stale:
+            if chunk.attempts >= settings.FIT_CHUNK_MAX_ATTEMPTS:
+                FitChunk.objects.filter(pk=chunk.pk, status=FitChunk.Status.RUNNING).update(
+                    status=FitChunk.Status.FAILED, error=f"lost {chunk.attempts} times (worker died or hung)"
+                )
+                FitJob.objects.filter(pk=chunk.job_id).update(
+                    people_failed=F("people_failed") + len(chunk.person_ids)
+                )
+                failed += 1
+                _finish_if_complete(chunk.job_id)
+            elif FitChunk.objects.filter(pk=chunk.pk, status=FitChunk.Status.RUNNING).update(
+                status=FitChunk.Status.PENDING
+            ):
+                requeued.append(chunk.pk)
+        _requeue(requeued)
+    return {"requeued": len(requeued), "failed": failed}
+
+
+def fit_job_retry_failed(*, job: FitJob) -> int:
+    """Queue the job's failed chunks again (not the cancelled ones); returns how many."""
+    with transaction.atomic():
+        chunks = list(
+            FitChunk.objects.filter(job=job, status=FitChunk.Status.FAILED)
+            .exclude(error="job cancelled")
+            .values_list("id", "person_ids")
+        )
+        if not chunks:
+            return 0
+        ids = [pk for pk, _ in chunks]
+        FitChunk.objects.filter(pk__in=ids).update(status=FitChunk.Status.PENDING, attempts=0, error="")
+        lost = sum(len(people) for _, people in chunks)
+        FitJob.objects.filter(pk=job.pk).update(
+            status=FitJob.Status.RUNNING, finished_at=None, people_failed=F("people_failed") - lost
+        )
+        _requeue(ids)
+    return len(ids)
 
 
 def _finish_if_complete(job_id: int) -> None:

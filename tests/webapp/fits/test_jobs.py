@@ -100,3 +100,81 @@ def test_cancel_stops_pending_chunks(dataset: Dataset) -> None:
     assert chunk is not None
     assert fit_chunk_run(chunk_id=chunk.pk).error == "job cancelled"
     assert Fit.objects.filter(job=job).count() == 0
+
+
+def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
+    dataset: Dataset, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webapp.fits.services import fit_chunks_sweep
+
+    settings.FIT_CHUNK_STALE_SECONDS = 60
+    settings.FIT_CHUNK_MAX_ATTEMPTS = 2
+    job = fit_job_start(
+        dataset=dataset, filter_name="all", chunk_size=2, config={"max_iterations": 1}, enqueue=False
+    )
+    lost, hopeless, fresh = list(FitChunk.objects.filter(job=job))[:3]
+    old = timezone.now() - timedelta(minutes=5)
+    FitChunk.objects.filter(pk=lost.pk).update(status="running", claimed_at=old, attempts=1)
+    FitChunk.objects.filter(pk=hopeless.pk).update(status="running", claimed_at=old, attempts=2)
+    FitChunk.objects.filter(pk=fresh.pk).update(status="running", claimed_at=timezone.now(), attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = fit_chunks_sweep()
+    assert counts == {"requeued": 1, "failed": 1}
+    lost.refresh_from_db()
+    hopeless.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.status == FitChunk.Status.DONE  # queued again and run (eager)
+    assert hopeless.status == FitChunk.Status.FAILED
+    assert "lost 2 times" in hopeless.error
+    assert fresh.status == FitChunk.Status.RUNNING
+
+
+def test_out_of_memory_splits_the_chunk(
+    dataset: Dataset, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """No GPU here: the CUDA error torch raises is raised for chunks of more than one person."""
+    import torch
+
+    import webapp.fits.services as services
+
+    real_run = services._run
+
+    def tight_memory(job: FitJob, chunk: FitChunk) -> Any:
+        if len(chunk.person_ids) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_run(job, chunk)
+
+    monkeypatch.setattr(services, "_run", tight_memory)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fit_job_start(dataset=dataset, filter_name="all", chunk_size=4, config={"max_iterations": 1})
+    job.refresh_from_db()
+    assert job.status == FitJob.Status.DONE
+    assert Fit.objects.filter(job=job).count() == job.people_total
+    statuses = list(FitChunk.objects.filter(job=job).values_list("status", flat=True))
+    assert "split" in statuses
+    assert set(statuses) <= {"split", "done"}
+    assert all(len(c.person_ids) == 1 for c in FitChunk.objects.filter(job=job, status="done"))
+
+
+def test_retry_failed_chunks(
+    dataset: Dataset, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    import webapp.fits.services as services
+
+    real_run = services._run
+    monkeypatch.setattr(services, "_run", lambda job, chunk: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError, match="disk full"), django_capture_on_commit_callbacks(execute=True):
+        fit_job_start(dataset=dataset, filter_name="all", chunk_size=100, config={"max_iterations": 1})
+    job = FitJob.objects.get(dataset=dataset)
+    assert job.status == FitJob.Status.DONE
+    assert job.people_failed == job.people_total
+    assert FitChunk.objects.get(job=job).error == "RuntimeError: disk full"
+    monkeypatch.setattr(services, "_run", real_run)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.fit_job_retry_failed(job=job) == 1
+    job.refresh_from_db()
+    assert (job.status, job.people_failed, job.people_done) == (FitJob.Status.DONE, 0, job.people_total)
