@@ -6,6 +6,8 @@ Where they cannot be reached the lane is skipped on a developer's machine and fa
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +15,11 @@ import pytest
 from django.conf import settings
 from pytest_django import DjangoDbBlocker
 
+from fitting.synth.generate import SynthConfig, generate
 from tests.conftest import skip_or_fail
 from tests.support.worker import celery_worker_process
+from webapp.datasets.models import Dataset
+from webapp.datasets.services import dataset_create, dataset_delete, dataset_import
 
 
 def _database_problem() -> str | None:
@@ -75,3 +80,20 @@ def real_worker(
     log = Path(tmp_path_factory.mktemp("worker")) / "worker.log"
     with django_db_blocker.unblock(), celery_worker_process(log) as node:
         yield node
+
+
+@pytest.fixture
+def synthetic_dataset() -> Iterator[Dataset]:
+    folder = Path(settings.DATASET_IMPORT_ROOTS[0]) / f"fit-{uuid.uuid4().hex[:8]}"
+    generate(
+        SynthConfig(people=4, seed=45, width=160, height=160, max_people_per_image=2), folder, progress=False
+    )
+    created = dataset_create(
+        name=folder.name, source_format="coco", source_kind="server", source_location=str(folder),
+        annotation_path="annotations.json", images_path="images", enqueue=False,
+    )  # fmt: skip
+    done = dataset_import(dataset_id=created.pk)
+    assert done.status == Dataset.Status.READY, done.error
+    yield done
+    dataset_delete(dataset=done)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -33,21 +33,32 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker_process(log_path: Path, *, startup_timeout: float = 90.0) -> Iterator[str]:
+def celery_worker_process(
+    log_path: Path,
+    *,
+    startup_timeout: float = 90.0,
+    queues: str = "celery,gpu,render",
+    extra_env: dict[str, str] | None = None,
+    processes: dict[str, subprocess.Popen[bytes]] | None = None,
+) -> Iterator[str]:
     """Start `celery worker` as a child process on the configured broker; yield its node name.
 
     The worker reads the same settings as the tests, with DATABASE_URL pointed at the test
     database, so rows it writes are visible to the test (use transactional_db).
     """
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    env = dict(os.environ, DATABASE_URL=test_database_url(), CELERY_TASK_ALWAYS_EAGER="false")
+    env = dict(
+        os.environ, DATABASE_URL=test_database_url(), CELERY_TASK_ALWAYS_EAGER="false", **(extra_env or {})
+    )
     command = [
         sys.executable, "-m", "celery", "-A", "webapp", "worker",
-        "--pool", "solo", "-Q", "celery,gpu,render", "-n", name,
+        "--pool", "solo", "-Q", queues, "-n", name,
         "--without-gossip", "--without-mingle", "--loglevel", "INFO",
     ]  # fmt: skip
     log = log_path.open("w")
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if processes is not None:
+        processes[name] = proc  # so a test can kill it
     try:
         deadline = time.monotonic() + startup_timeout
         while True:
@@ -61,7 +72,8 @@ def celery_worker_process(log_path: Path, *, startup_timeout: float = 90.0) -> I
                 )
         yield name
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
