@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.worker import wait_for
 from webapp.datasets.models import Dataset
-from webapp.fits.models import Fit, FitJob
+from webapp.fits.models import Fit, FitJob, Render
 from webapp.fits.services import fit_job_start
 
 pytestmark = [
@@ -24,3 +24,6 @@ def test_worker_fits_a_job(real_worker: str, synthetic_dataset: Dataset) -> None
     assert job.people_done == job.people_total > 0
     assert Fit.objects.filter(job=job).count() == job.people_total
     assert set(job.chunks.values_list("worker", flat=True)) == {real_worker}
+    # The render queue (same worker here) draws the camera and side views of every fit.
+    wait_for(lambda: FitJob.objects.get(pk=job.pk).renders_done == 2 * job.people_total, timeout=120)
+    assert Render.objects.filter(fit__job=job).count() == 2 * job.people_total

@@ -31,8 +31,10 @@ def test_job_survives_a_killed_worker(
 
     # Slow enough to be killed mid-way: every person runs 40 updates (no early stop).
     dataset = synthetic_dataset
-    job = fit_job_start(dataset=dataset, filter_name="all", chunk_size=100,
-                        config={"max_iterations": 40, "threshold_px": 0.0}, enqueue=False)  # fmt: skip
+    slow = {"max_iterations": 40, "threshold_px": 0.0}
+    job = fit_job_start(
+        dataset=dataset, filter_name="all", chunk_size=100, config=slow, render=False, enqueue=False
+    )
     chunk = FitChunk.objects.get(job=job)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     with celery_worker_process(tmp_path / "a.log", queues="killtest", processes=processes) as first:

@@ -30,6 +30,9 @@ class FitJob(models.Model):
     people_total = models.PositiveIntegerField(default=0)
     people_done = models.PositiveIntegerField(default=0)
     people_failed = models.PositiveIntegerField(default=0)
+    render = models.BooleanField(default=True, help_text="render every fit (camera and side views)")
+    render_size = models.PositiveIntegerField(default=512)
+    renders_done = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -91,3 +94,24 @@ class Fit(models.Model):
 
     def __str__(self) -> str:
         return f"fit of {self.person_id} in job {self.job_id}"
+
+
+class Render(models.Model):
+    """A picture of a fit, stored in media storage: what crowd workers and staff look at."""
+
+    class Kind(models.TextChoices):
+        CAMERA = "camera", "over the image, from the fit's camera"
+        SIDE = "side", "side view (90 degrees about the vertical axis)"
+
+    fit = models.ForeignKey(Fit, on_delete=models.CASCADE, related_name="renders")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    file = models.FileField(max_length=500)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("fit", "kind"), name="render_unique_kind_per_fit"),)
+        ordering = ("fit", "kind")
+
+    def __str__(self) -> str:
+        return f"{self.kind} render of fit {self.fit_id}"

@@ -64,6 +64,7 @@ def fit_job_start(
     chunk_size: int = 32,
     checkpoint: str = "",
     body_model: str = "",
+    render: bool = True,
     enqueue: bool = True,
 ) -> FitJob:
     """A new job over the dataset's people (by filter and split), cut into chunks that are
@@ -82,6 +83,7 @@ def fit_job_start(
     job = FitJob.objects.create(
         dataset=dataset, method=method, filter=filter_name, split=split, config=_config(method, config),
         chunk_size=chunk_size, checkpoint=checkpoint, body_model=body_model, people_total=len(ids),
+        render=render,
     )  # fmt: skip
     chunks = FitChunk.objects.bulk_create(
         [FitChunk(job=job, index=k, person_ids=ids[start : start + chunk_size])
@@ -215,6 +217,13 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
         FitJob.objects.filter(pk=job.pk).update(
             people_done=Fit.objects.filter(job=job).count(), people_failed=F("people_failed") + failed_people
         )
+        if job.render:
+            fit_ids = list(
+                Fit.objects.filter(job=job, person_id__in=chunk.person_ids).values_list("id", flat=True)
+            )
+            from tasks.renders import render_fits_task
+
+            transaction.on_commit(lambda: render_fits_task.delay(fit_ids))
     return len(fits), run.failures
 
 

@@ -40,7 +40,9 @@ def dataset(tmp_path: Path, settings: Any) -> Dataset:
 def test_job_fits_every_person_once(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
     before = loads_so_far()
     with django_capture_on_commit_callbacks(execute=True):
-        job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 2}, chunk_size=2)
+        job = fit_job_start(
+            dataset=dataset, filter_name="all", config={"max_iterations": 2}, chunk_size=2, render=False
+        )
     job.refresh_from_db()
     assert job.status == FitJob.Status.DONE
     assert job.people_done == job.people_total == dataset.filter_counts["all"]
@@ -68,7 +70,9 @@ def test_job_fits_every_person_once(dataset: Dataset, django_capture_on_commit_c
 
 def test_regressor_and_smplify_jobs(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        regressor = fit_job_start(dataset=dataset, method="regressor", filter_name="all", chunk_size=8)
+        regressor = fit_job_start(
+            dataset=dataset, method="regressor", filter_name="all", chunk_size=8, render=False
+        )
         smplify = fit_job_start(
             dataset=dataset, method="smplify", filter_name="all", config={"iterations": 2}
         )
@@ -150,7 +154,9 @@ def test_out_of_memory_splits_the_chunk(
 
     monkeypatch.setattr(services, "_run", tight_memory)
     with django_capture_on_commit_callbacks(execute=True):
-        job = fit_job_start(dataset=dataset, filter_name="all", chunk_size=4, config={"max_iterations": 1})
+        job = fit_job_start(
+            dataset=dataset, filter_name="all", chunk_size=4, config={"max_iterations": 1}, render=False
+        )
     job.refresh_from_db()
     assert job.status == FitJob.Status.DONE
     assert Fit.objects.filter(job=job).count() == job.people_total
@@ -168,7 +174,9 @@ def test_retry_failed_chunks(
     real_run = services._run
     monkeypatch.setattr(services, "_run", lambda job, chunk: (_ for _ in ()).throw(RuntimeError("disk full")))
     with pytest.raises(RuntimeError, match="disk full"), django_capture_on_commit_callbacks(execute=True):
-        fit_job_start(dataset=dataset, filter_name="all", chunk_size=100, config={"max_iterations": 1})
+        fit_job_start(
+            dataset=dataset, filter_name="all", chunk_size=100, config={"max_iterations": 1}, render=False
+        )
     job = FitJob.objects.get(dataset=dataset)
     assert job.status == FitJob.Status.DONE
     assert job.people_failed == job.people_total
@@ -178,3 +186,32 @@ def test_retry_failed_chunks(
         assert services.fit_job_retry_failed(job=job) == 1
     job.refresh_from_db()
     assert (job.status, job.people_failed, job.people_done) == (FitJob.Status.DONE, 0, job.people_total)
+
+
+def test_fits_are_rendered_after_their_chunk(
+    dataset: Dataset, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    from PIL import Image
+
+    from webapp.fits.models import Render
+    from webapp.fits.renders import fit_renders_make
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 1}, chunk_size=3)
+    job.refresh_from_db()
+    renders = Render.objects.filter(fit__job=job)
+    assert renders.count() == 2 * job.people_total == job.renders_done
+    camera = renders.filter(kind="camera").first()
+    side = renders.filter(kind="side").first()
+    assert camera is not None
+    assert side is not None
+    with camera.file.open("rb") as handle:
+        picture = np.asarray(Image.open(handle).convert("RGB"))
+    assert picture.shape == (512, 512, 3)
+    with side.file.open("rb") as handle:
+        profile = np.asarray(Image.open(handle).convert("RGB"))
+    body_pixels = (profile.min(axis=2) < 230).mean()
+    assert 0.02 < body_pixels < 0.6  # a body on a white background
+    # Running the render task again makes nothing new.
+    assert fit_renders_make(fit_ids=list(Fit.objects.filter(job=job).values_list("id", flat=True))) == 0
+    assert Render.objects.filter(fit__job=job).count() == 2 * job.people_total

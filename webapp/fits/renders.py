@@ -1,0 +1,78 @@
+"""Writes of renders: the camera and side views of fits, stored in media storage."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import F
+
+from webapp.fits.models import Fit, FitJob, Render
+
+
+def fit_renders_make(*, fit_ids: list[int]) -> int:
+    """Render every view a fit lacks; returns how many pictures were made. Safe to run twice."""
+    import cv2
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from fitting.geometry.camera import CropBox
+    from fitting.render.overlay import camera_view, side_view
+    from webapp.fits.engine import engine_for
+
+    made = 0
+    fits = (
+        Fit.objects.filter(pk__in=fit_ids)
+        .select_related("job", "person", "person__image")
+        .order_by("person__image__name")
+    )
+    pixels: dict[int, Any] = {}
+    for fit in fits:
+        have = set(Render.objects.filter(fit=fit).values_list("kind", flat=True))
+        wanted = [k for k in (Render.Kind.CAMERA, Render.Kind.SIDE) if k not in have]
+        if not wanted:
+            continue
+        job: FitJob = fit.job
+        engine = engine_for(job.checkpoint, job.body_model)
+        body = engine.body
+        with torch.no_grad():
+            out = body(
+                torch.tensor([fit.betas], dtype=torch.float32, device=engine.device),
+                torch.tensor([fit.pose_rotmat], dtype=torch.float32, device=engine.device),
+            )
+        vertices = out.vertices[0].cpu().numpy()
+        cam = np.asarray(fit.cam_weak, dtype=np.float64)
+        image_row = fit.person.image
+        if image_row.pk not in pixels:
+            with image_row.file.open("rb") as handle:
+                decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
+            if decoded is None:
+                raise ValueError(f"stored image {image_row.file.name} cannot be decoded")
+            pixels = {image_row.pk: np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)}
+        person = fit.person
+        labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
+        box = CropBox.from_bbox(*person.bbox) if person.bbox else CropBox.from_keypoints(labels)
+        for kind in wanted:
+            if kind == Render.Kind.CAMERA:
+                picture = camera_view(
+                    pixels[image_row.pk], box, vertices, body.faces, cam, size=job.render_size
+                )
+            else:
+                picture = side_view(vertices, body.faces, cam, size=job.render_size)
+            buffer = io.BytesIO()
+            Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
+            name = default_storage.save(
+                f"renders/job-{job.pk}/{fit.pk}-{kind}.jpg", ContentFile(buffer.getvalue())
+            )
+            created = Render.objects.bulk_create(
+                [Render(fit=fit, kind=kind, file=name, size=job.render_size)], ignore_conflicts=True
+            )
+            if not Render.objects.filter(fit=fit, kind=kind, file=name).exists():
+                default_storage.delete(name)  # another run stored this view first
+                continue
+            made += len(created)
+            FitJob.objects.filter(pk=job.pk).update(renders_done=F("renders_done") + 1)
+    return made
