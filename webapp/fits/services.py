@@ -101,7 +101,9 @@ def fit_job_start(
     return job
 
 
-def _settings(job: FitJob) -> Any:
+def _settings(job: FitJob, device: str = "cpu", people: int = 1) -> Any:
+    """The pipeline settings of a job; on a GPU a chunk's people run as one EFT batch (on a
+    2-core CPU batching is slower, docs/EFT.md)."""
     from fitting.eft.core import EftConfig
     from fitting.pipeline import FitSettings
     from fitting.smplify.core import SmplifyConfig
@@ -110,7 +112,8 @@ def _settings(job: FitJob) -> Any:
         return FitSettings(method="smplify", smplify=SmplifyConfig(**job.config), skip_bad_images=True)
     if job.method == FitJob.Method.REGRESSOR:
         return FitSettings(method="regressor", eft=EftConfig(**job.config), skip_bad_images=True)
-    return FitSettings(method="eft", eft=EftConfig(**job.config), skip_bad_images=True)
+    batch = max(people, 1) if device.startswith("cuda") else 1
+    return FitSettings(method="eft", eft=EftConfig(**job.config), eft_batch=batch, skip_bad_images=True)
 
 
 def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
@@ -184,7 +187,8 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
         for p in rows
     ]  # fmt: skip
     engine = engine_for(job.checkpoint, job.body_model)
-    run = fit_people(people, load, engine.regressor, engine.body, _settings(job), engine.prior)
+    settings_ = _settings(job, engine.device, len(people))
+    run = fit_people(people, load, engine.regressor, engine.body, settings_, engine.prior)
     fits = []
     for entry in run.entries:
         fit = entry["fit"]
