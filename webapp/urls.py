@@ -9,6 +9,7 @@ admin.site.site_title = "EFT crowd"
 urlpatterns = [
     path("", include("webapp.core.urls")),
     path("", include("webapp.datasets.urls")),
+    path("", include("webapp.fits.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -9,32 +9,12 @@ import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 
-from fitting.synth.generate import SynthConfig, generate
 from webapp.datasets.models import Dataset
-from webapp.datasets.services import dataset_create, dataset_import
 from webapp.fits.engine import loads_so_far
 from webapp.fits.models import Fit, FitChunk, FitJob
 from webapp.fits.services import fit_chunk_run, fit_job_cancel, fit_job_start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dataset(tmp_path: Path, settings: Any) -> Dataset:
-    settings.DATASET_IMPORT_ROOTS = [tmp_path / "imports"]
-    settings.DATASET_WORK_DIR = tmp_path / "work"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    folder = tmp_path / "imports" / "synth"
-    generate(
-        SynthConfig(people=5, seed=44, width=160, height=160, max_people_per_image=2), folder, progress=False
-    )
-    created = dataset_create(
-        name="synth", source_format="coco", source_kind="server", source_location=str(folder),
-        annotation_path="annotations.json", images_path="images", enqueue=False,
-    )  # fmt: skip
-    done = dataset_import(dataset_id=created.pk)
-    assert done.status == Dataset.Status.READY, done.error
-    return done
 
 
 def test_job_fits_every_person_once(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:

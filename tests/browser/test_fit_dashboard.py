@@ -1,0 +1,52 @@
+"""The job page follows a job's progress live, without reloading, up to 100%."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.base_user import AbstractBaseUser
+from playwright.sync_api import Page, expect
+
+from fitting.synth.generate import SynthConfig, generate
+from tests.browser.test_pages import SHOTS
+from tests.conftest import STAFF_PASSWORD
+from webapp.datasets.services import dataset_create, dataset_import
+from webapp.fits.models import FitChunk
+from webapp.fits.services import fit_chunk_run, fit_job_start
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_progress_reaches_100_percent_live(
+    page: Page, live_server: object, staff_user: AbstractBaseUser, tmp_path: Path, settings: Any
+) -> None:
+    settings.DATASET_IMPORT_ROOTS = [tmp_path / "imports"]
+    settings.DATASET_WORK_DIR = tmp_path / "work"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    folder = tmp_path / "imports" / "synth"
+    generate(
+        SynthConfig(people=4, seed=46, width=160, height=160, max_people_per_image=1), folder, progress=False
+    )
+    dataset = dataset_import(dataset_id=dataset_create(
+        name="synth", source_format="coco", source_kind="server", source_location=str(folder),
+        annotation_path="annotations.json", images_path="images", enqueue=False).pk)  # fmt: skip
+    job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 1}, chunk_size=1,
+                        render=False, enqueue=False)  # fmt: skip
+
+    page.goto(f"{live_server}/staff/jobs/{job.pk}/")
+    page.get_by_label("Username").fill("staff")
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    row = page.locator(f'[data-job="{job.pk}"]')
+    expect(row.locator(".job-percent")).to_have_text("0.0%")
+    loads = page.evaluate("performance.getEntriesByType('navigation').length")
+    for chunk in FitChunk.objects.filter(job=job).order_by("index"):
+        fit_chunk_run(chunk_id=chunk.pk)  # as a worker would; the page polls the API meanwhile
+    expect(row.locator(".job-percent")).to_have_text("100%", timeout=30_000)
+    expect(row.locator(".job-status")).to_have_text("done")
+    expect(row.locator(".job-counts")).to_have_text(f"{job.people_total} / {job.people_total}")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == loads  # no reload
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "job.png"), full_page=True)

@@ -1,0 +1,98 @@
+"""Reads of the fits app: job progress (rate, ETA), fit grids, statistics for plots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from webapp.fits.models import Fit, FitJob, Render
+
+
+def job_progress(job: FitJob) -> dict[str, Any]:
+    """done / total, failures, rate (people/s since the job started) and ETA in seconds."""
+    finished = job.people_done + job.people_failed
+    end = job.finished_at or timezone.now()
+    elapsed = max((end - job.created_at).total_seconds(), 1e-6)
+    rate = job.people_done / elapsed if job.people_done else 0.0
+    left = max(job.people_total - finished, 0)
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "people_total": job.people_total,
+        "people_done": job.people_done,
+        "people_failed": job.people_failed,
+        "percent": round(100.0 * finished / job.people_total, 1) if job.people_total else 0.0,
+        "rate_per_s": round(rate, 3),
+        "eta_s": round(left / rate) if rate and job.status == FitJob.Status.RUNNING else None,
+        "renders_done": job.renders_done,
+        "elapsed_s": round(elapsed, 1),
+    }
+
+
+def job_list() -> QuerySet[FitJob]:
+    return FitJob.objects.select_related("dataset")
+
+
+def job_fits(job: FitJob, sanity: str = "", order: str = "") -> QuerySet[Fit]:
+    fits = Fit.objects.filter(job=job).select_related("person", "person__image")
+    if sanity == "ok":
+        fits = fits.filter(sanity_ok=True)
+    elif sanity == "failed":
+        fits = fits.filter(sanity_ok=False)
+    return fits.order_by({"error": "-mean_error_px", "iterations": "-iterations"}.get(order, "id"))
+
+
+def render_urls(fits: list[Fit]) -> dict[int, dict[str, str]]:
+    urls: dict[int, dict[str, str]] = {}
+    for render in Render.objects.filter(fit__in=fits):
+        urls.setdefault(render.fit_id, {})[render.kind] = render.file.url
+    return urls
+
+
+def job_statistics(job: FitJob) -> dict[str, list[float]]:
+    rows = list(
+        Fit.objects.filter(job=job).values_list("mean_error_px", "iterations", "max_abs_beta", "sanity_ok")
+    )
+    return {
+        "error_px": [r[0] for r in rows],
+        "iterations": [float(r[1]) for r in rows],
+        "max_abs_beta": [r[2] for r in rows],
+        "sanity_ok": [float(r[3]) for r in rows],
+    }
+
+
+def job_plot_png(job: FitJob) -> bytes:
+    """Four panels: 2D error, iterations, max |beta| histograms and the sanity pass rate."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stats = job_statistics(job)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    panels = (
+        ("error_px", "mean 2D error (px)"),
+        ("iterations", "iterations"),
+        ("max_abs_beta", "max |beta|"),
+    )
+    for axis, (key, label) in zip(axes[:3], panels, strict=True):
+        if stats[key]:
+            axis.hist(stats[key], bins=20, color="#1f77b4")
+        else:
+            axis.text(0.5, 0.5, "no fits yet", ha="center", va="center", transform=axis.transAxes)
+        axis.set_xlabel(label)
+        axis.set_ylabel("fits")
+    passed = sum(stats["sanity_ok"])
+    total = len(stats["sanity_ok"])
+    axes[3].bar(["pass", "fail"], [passed, total - passed], color=["#1f7a3d", "#b3261e"])
+    axes[3].set_title(f"sanity: {100 * passed / total:.0f}% pass" if total else "sanity: no fits yet")
+    fig.suptitle(f"job {job.pk}: {job.get_method_display()} on {job.dataset.name}, {total} fits")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,93 @@
+"""Staff pages of the fits app: jobs with live progress, a job's plots and fits, a fit's page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from webapp.datasets.models import Dataset
+from webapp.fits.models import Fit, FitJob
+from webapp.fits.selectors import job_fits, job_list, job_plot_png, job_progress, render_urls
+from webapp.fits.services import fit_job_start
+
+
+class FitJobForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.filter(status=Dataset.Status.READY))
+    method = forms.ChoiceField(choices=FitJob.Method.choices, initial=FitJob.Method.EFT)
+    filter_name = forms.ChoiceField(
+        choices=[
+            ("coco-all", "COCO-All (6+ keypoints)"),
+            ("coco-part", "COCO-Part (12 limbs)"),
+            ("all", "all"),
+        ],
+        label="Filter",
+    )
+    split = forms.CharField(max_length=32, required=False)
+    max_iterations = forms.IntegerField(
+        initial=50, min_value=0, max_value=1000, help_text="EFT (OCHuman: 100)"
+    )
+    chunk_size = forms.IntegerField(initial=32, min_value=1, max_value=4096)
+
+
+@staff_member_required
+def job_list_page(request: HttpRequest) -> HttpResponse:
+    form = FitJobForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        config = {"max_iterations": data["max_iterations"]} if data["method"] != FitJob.Method.SMPLIFY else {}
+        try:
+            job = fit_job_start(
+                dataset=data["dataset"], method=data["method"], filter_name=data["filter_name"],
+                split=data["split"], config=config, chunk_size=data["chunk_size"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            for error in exc.messages:
+                form.add_error(None, error)
+        else:
+            messages.success(request, f"Job {job.pk} started: {job.people_total} people.")
+            return redirect("fits:job", job_id=job.pk)
+    jobs = list(job_list()[:50])
+    return render(
+        request, "fits/jobs.html", {"jobs": [(job, job_progress(job)) for job in jobs], "form": form}
+    )
+
+
+@staff_member_required
+def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(FitJob.objects.select_related("dataset"), pk=job_id)
+    sanity = request.GET.get("sanity", "")
+    order = request.GET.get("order", "")
+    page = Paginator(job_fits(job, sanity, order), 24).get_page(request.GET.get("page"))
+    fits = list(page.object_list)
+    return render(
+        request,
+        "fits/job.html",
+        {"job": job, "progress": job_progress(job), "page": page, "fits": fits, "renders": render_urls(fits),
+         "sanity": sanity, "order": order},
+    )  # fmt: skip
+
+
+@staff_member_required
+def job_plots(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(FitJob.objects.select_related("dataset"), pk=job_id)
+    return HttpResponse(job_plot_png(job), content_type="image/png")
+
+
+@staff_member_required
+def fit_page(request: HttpRequest, fit_id: int) -> HttpResponse:
+    fit = get_object_or_404(
+        Fit.objects.select_related("job", "job__dataset", "person", "person__image"), pk=fit_id
+    )
+    from fitting.joints import GT24_NAMES
+
+    joints = [(name, error) for name, error in zip(GT24_NAMES, fit.joint_error_px, strict=True)]
+    return render(
+        request,
+        "fits/fit.html",
+        {"fit": fit, "renders": render_urls([fit]).get(fit.pk, {}), "joints": joints},
+    )
