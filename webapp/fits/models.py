@@ -60,6 +60,7 @@ class FitChunk(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True)
+    device = models.CharField(max_length=32, blank=True, help_text="the torch device the worker fitted on")
     error = models.TextField(blank=True)
     seconds = models.FloatField(default=0.0)
 
@@ -115,3 +116,19 @@ class Render(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} render of fit {self.fit_id}"
+
+
+class PairRender(models.Model):
+    """Two fits of one person side by side in distinct colours (A left, B right): the A/B picture."""
+
+    fit_a = models.ForeignKey(Fit, on_delete=models.CASCADE, related_name="pair_renders_as_a")
+    fit_b = models.ForeignKey(Fit, on_delete=models.CASCADE, related_name="pair_renders_as_b")
+    file = models.FileField(max_length=500)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("fit_a", "fit_b"), name="pair_render_unique"),)
+
+    def __str__(self) -> str:
+        return f"A/B render of fits {self.fit_a_id} and {self.fit_b_id}"

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import F
 
-from webapp.fits.models import Fit, FitJob, Render
+from webapp.fits.models import Fit, FitJob, PairRender, Render
 
 
 def fit_renders_make(*, fit_ids: list[int]) -> int:
@@ -75,4 +75,61 @@ def fit_renders_make(*, fit_ids: list[int]) -> int:
                 continue
             made += len(created)
             FitJob.objects.filter(pk=job.pk).update(renders_done=F("renders_done") + 1)
+    return made
+
+
+def _vertices(fit: Fit) -> Any:
+    import torch
+
+    from webapp.fits.engine import engine_for
+
+    engine = engine_for(fit.job.checkpoint, fit.job.body_model)
+    with torch.no_grad():
+        out = engine.body(
+            torch.tensor([fit.betas], dtype=torch.float32, device=engine.device),
+            torch.tensor([fit.pose_rotmat], dtype=torch.float32, device=engine.device),
+        )
+    return out.vertices[0].cpu().numpy(), engine.body.faces
+
+
+def fit_pair_render(*, fit_a: Fit, fit_b: Fit, size: int = 512) -> PairRender:
+    """The A/B picture of two fits of the same person: camera and side views of A (blue) and of
+    B (orange), A on the left. Made once per pair."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from fitting.geometry.camera import CropBox
+    from fitting.render.mesh import PALETTE
+    from fitting.render.overlay import ab_view, camera_view, side_view
+
+    if fit_a.person_id != fit_b.person_id:
+        raise ValueError(f"fits {fit_a.pk} and {fit_b.pk} are of different people")
+    existing = PairRender.objects.filter(fit_a=fit_a, fit_b=fit_b).first()
+    if existing is not None:
+        return existing
+    person = fit_a.person
+    with person.image.file.open("rb") as handle:
+        decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise ValueError(f"stored image {person.image.file.name} cannot be decoded")
+    image = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
+    box = CropBox.from_bbox(*person.bbox) if person.bbox else CropBox.from_keypoints(labels)
+    halves = []
+    for fit, colour in ((fit_a, PALETTE[0]), (fit_b, PALETTE[1])):
+        vertices, faces = _vertices(fit)
+        cam = np.asarray(fit.cam_weak, dtype=np.float64)
+        front = camera_view(image, box, vertices, faces, cam, size=size, colour=colour)
+        side = side_view(vertices, faces, cam, size=size, colour=colour)
+        halves.append(np.concatenate([front, side], axis=0))
+    buffer = io.BytesIO()
+    Image.fromarray(ab_view(halves[0], halves[1])).save(buffer, format="JPEG", quality=90)
+    name = default_storage.save(f"renders/ab/{fit_a.pk}-{fit_b.pk}.jpg", ContentFile(buffer.getvalue()))
+    PairRender.objects.bulk_create(
+        [PairRender(fit_a=fit_a, fit_b=fit_b, file=name, size=size)], ignore_conflicts=True
+    )
+    made = PairRender.objects.get(fit_a=fit_a, fit_b=fit_b)
+    if made.file.name != name:
+        default_storage.delete(name)
     return made

@@ -28,6 +28,7 @@ def job_progress(job: FitJob) -> dict[str, Any]:
         "eta_s": round(left / rate) if rate and job.status == FitJob.Status.RUNNING else None,
         "renders_done": job.renders_done,
         "elapsed_s": round(elapsed, 1),
+        "devices": sorted({d for d in job.chunks.values_list("device", flat=True) if d}),
     }
 
 

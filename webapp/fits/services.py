@@ -187,6 +187,7 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
         for p in rows
     ]  # fmt: skip
     engine = engine_for(job.checkpoint, job.body_model)
+    FitChunk.objects.filter(pk=chunk.pk).update(device=engine.device)
     settings_ = _settings(job, engine.device, len(people))
     run = fit_people(people, load, engine.regressor, engine.body, settings_, engine.prior)
     fits = []

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob
 from webapp.fits.selectors import job_fits, job_list, job_plot_png, job_progress, render_urls
-from webapp.fits.services import fit_job_start
+from webapp.fits.services import fit_job_cancel, fit_job_retry_failed, fit_job_start
 
 
 class FitJobForm(forms.Form):
@@ -91,3 +91,21 @@ def fit_page(request: HttpRequest, fit_id: int) -> HttpResponse:
         "fits/fit.html",
         {"fit": fit, "renders": render_urls([fit]).get(fit.pk, {}), "joints": joints},
     )
+
+
+@staff_member_required
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(FitJob, pk=job_id)
+    if request.method == "POST":
+        fit_job_cancel(job=job)
+        messages.success(request, f"Job {job.pk} cancelled: pending chunks will not run.")
+    return redirect("fits:job", job_id=job.pk)
+
+
+@staff_member_required
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(FitJob, pk=job_id)
+    if request.method == "POST":
+        count = fit_job_retry_failed(job=job)
+        messages.success(request, f"{count} failed chunk(s) of job {job.pk} queued again.")
+    return redirect("fits:job", job_id=job.pk)

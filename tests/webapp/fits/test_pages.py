@@ -42,6 +42,7 @@ def test_start_a_job_and_look_at_it(
         "done",
     )
     assert progress["rate_per_s"] > 0
+    assert progress["devices"] == ["cpu"]
     page = staff.get(f"/staff/jobs/{job.pk}/").content.decode()
     assert page.count("/staff/fits/") == job.people_total
     assert f"/media/renders/job-{job.pk}/" in page
@@ -60,3 +61,46 @@ def test_start_a_job_and_look_at_it(
 def test_pages_need_staff(client: Client) -> None:
     assert client.get("/staff/jobs/").status_code == 302
     assert client.get("/api/fits/jobs/").status_code == 403
+
+
+def test_cancel_and_retry_from_the_job_page(staff: Client, dataset: Dataset) -> None:
+    from webapp.fits.models import FitChunk
+    from webapp.fits.services import fit_job_start
+
+    job = fit_job_start(dataset=dataset, filter_name="all", chunk_size=2, render=False, enqueue=False)
+    response = staff.post(f"/staff/jobs/{job.pk}/cancel/")
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == FitJob.Status.CANCELLED
+    assert set(FitChunk.objects.filter(job=job).values_list("error", flat=True)) == {"job cancelled"}
+    staff.post(f"/staff/jobs/{job.pk}/retry/")  # cancelled chunks are not retried
+    assert set(FitChunk.objects.filter(job=job).values_list("status", flat=True)) == {"failed"}
+
+
+def test_pair_render_shows_two_fits(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
+    import numpy as np
+
+    from webapp.fits.renders import fit_pair_render
+    from webapp.fits.services import fit_job_start
+
+    with django_capture_on_commit_callbacks(execute=True):
+        regressor = fit_job_start(dataset=dataset, method="regressor", filter_name="all", render=False)
+        tuned = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 3}, render=False)
+    a = Fit.objects.filter(job=regressor).order_by("person_id").first()
+    b = Fit.objects.filter(job=tuned, person_id=a.person_id).first() if a else None
+    assert a is not None
+    assert b is not None
+    pair = fit_pair_render(fit_a=a, fit_b=b, size=256)
+    assert fit_pair_render(fit_a=a, fit_b=b, size=256).pk == pair.pk  # made once
+    with pair.file.open("rb") as handle:
+        picture = np.asarray(Image.open(handle).convert("RGB")).astype(int)
+    assert picture.shape == (512, 2 * 256 + 8, 3)
+    left, right = picture[256:, :256], picture[256:, 264:]  # the side views, on white
+    blue = ((left[..., 2] - left[..., 0]) > 30).sum()
+    orange = ((right[..., 0] - right[..., 2]) > 30).sum()
+    assert blue > 500
+    assert orange > 500
+    other = Fit.objects.filter(job=tuned).exclude(person_id=a.person_id).first()
+    assert other is not None
+    with pytest.raises(ValueError, match="different people"):
+        fit_pair_render(fit_a=a, fit_b=other)
