@@ -19,7 +19,7 @@ import torch
 from numpy.typing import NDArray
 
 from fitting.body.model import BodyModel
-from fitting.datasets.common import SourcePerson
+from fitting.datasets.common import ImageError, SourcePerson
 from fitting.eft.core import EftConfig, eft_loss, sanity_verdict
 from fitting.export import eft_entry
 from fitting.fit import FitOutcome, Regressor, eft, regress, smplify
@@ -29,10 +29,7 @@ from fitting.smplify.core import SmplifyConfig
 from fitting.smplify.prior import PosePrior
 
 Method = Literal["eft", "regressor", "smplify"]
-
-
-class ImageError(ValueError):
-    """An image that cannot be read or decoded."""
+__all__ = ["FitRun", "FitSettings", "ImageError", "fit_people", "read_image"]
 
 
 def read_image(path: Path) -> NDArray[np.uint8]:

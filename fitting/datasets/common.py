@@ -17,6 +17,10 @@ class DatasetError(ValueError):
     """A dataset file that cannot be used; the message says what is wrong and where."""
 
 
+class ImageError(ValueError):
+    """An image that cannot be read or decoded; the message names it."""
+
+
 @dataclass(frozen=True)
 class SourcePerson:
     """One annotated person as a dataset gives it, and in GT-24.

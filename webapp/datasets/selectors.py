@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from webapp.datasets.models import Dataset, Person
+from webapp.datasets.models import Dataset, Image, Person
 
 FILTER_LABELS = {
     "all": "every annotated person",
@@ -43,3 +43,28 @@ def dataset_sample_people(dataset: Dataset, count: int = 12) -> QuerySet[Person]
     step = max(len(ids) // count, 1)
     chosen = ids[::step][:count]
     return Person.objects.filter(id__in=chosen).select_related("image").order_by("id")
+
+
+def image_pixels(image: Image) -> Any:
+    """The stored image as RGB ``(H, W, 3)`` uint8; ImageError naming the file if it cannot be decoded."""
+    import cv2
+    import numpy as np
+
+    from fitting.datasets.common import ImageError
+
+    with image.file.open("rb") as handle:
+        decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise ImageError(f"stored image {image.file.name} cannot be decoded")
+    return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+def person_box(person: Person) -> Any:
+    """EFT's crop box of a person: from the annotated box, else around the labelled keypoints."""
+    import numpy as np
+
+    from fitting.geometry.camera import CropBox
+
+    if person.bbox:
+        return CropBox.from_bbox(*person.bbox)
+    return CropBox.from_keypoints(np.asarray(person.keypoints_gt24, dtype=np.float64))

@@ -434,17 +434,13 @@ def person_picture_png(*, person: Person, size: int = 320) -> bytes:
     import cv2
     import numpy as np
 
-    from fitting.geometry.camera import CropBox, crop_image
+    from fitting.geometry.camera import crop_image
     from fitting.render.draw import draw_gt24
+    from webapp.datasets.selectors import image_pixels, person_box
 
-    with person.image.file.open("rb") as handle:
-        data = np.frombuffer(handle.read(), dtype=np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise DatasetImportError(f"stored image {person.image.file.name} cannot be decoded")
-    rgb = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    rgb = image_pixels(person.image)
     labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
-    box = CropBox.from_bbox(*person.bbox) if person.bbox else CropBox.from_keypoints(labels)
+    box = person_box(person)
     crop = crop_image(rgb, box, size)
     matrix = box.image_to_crop_matrix(size)
     in_crop = labels.copy()

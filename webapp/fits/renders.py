@@ -9,17 +9,16 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import F
 
+from webapp.datasets.selectors import image_pixels, person_box
 from webapp.fits.models import Fit, FitJob, PairRender, Render
 
 
 def fit_renders_make(*, fit_ids: list[int]) -> int:
     """Render every view a fit lacks; returns how many pictures were made. Safe to run twice."""
-    import cv2
     import numpy as np
     import torch
     from PIL import Image
 
-    from fitting.geometry.camera import CropBox
     from fitting.render.overlay import camera_view, side_view
     from webapp.fits.engine import engine_for
 
@@ -47,14 +46,8 @@ def fit_renders_make(*, fit_ids: list[int]) -> int:
         cam = np.asarray(fit.cam_weak, dtype=np.float64)
         image_row = fit.person.image
         if image_row.pk not in pixels:
-            with image_row.file.open("rb") as handle:
-                decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
-            if decoded is None:
-                raise ValueError(f"stored image {image_row.file.name} cannot be decoded")
-            pixels = {image_row.pk: np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)}
-        person = fit.person
-        labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
-        box = CropBox.from_bbox(*person.bbox) if person.bbox else CropBox.from_keypoints(labels)
+            pixels = {image_row.pk: image_pixels(image_row)}
+        box = person_box(fit.person)
         for kind in wanted:
             if kind == Render.Kind.CAMERA:
                 picture = camera_view(
@@ -95,11 +88,9 @@ def _vertices(fit: Fit) -> Any:
 def fit_pair_render(*, fit_a: Fit, fit_b: Fit, size: int = 512) -> PairRender:
     """The A/B picture of two fits of the same person: camera and side views of A (blue) and of
     B (orange), A on the left. Made once per pair."""
-    import cv2
     import numpy as np
     from PIL import Image
 
-    from fitting.geometry.camera import CropBox
     from fitting.render.mesh import PALETTE
     from fitting.render.overlay import ab_view, camera_view, side_view
 
@@ -108,14 +99,8 @@ def fit_pair_render(*, fit_a: Fit, fit_b: Fit, size: int = 512) -> PairRender:
     existing = PairRender.objects.filter(fit_a=fit_a, fit_b=fit_b).first()
     if existing is not None:
         return existing
-    person = fit_a.person
-    with person.image.file.open("rb") as handle:
-        decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise ValueError(f"stored image {person.image.file.name} cannot be decoded")
-    image = np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
-    labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
-    box = CropBox.from_bbox(*person.bbox) if person.bbox else CropBox.from_keypoints(labels)
+    image = image_pixels(fit_a.person.image)
+    box = person_box(fit_a.person)
     halves = []
     for fit, colour in ((fit_a, PALETTE[0]), (fit_b, PALETTE[1])):
         vertices, faces = _vertices(fit)

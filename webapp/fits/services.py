@@ -160,7 +160,8 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
     import numpy as np
 
     from fitting.datasets.common import SourcePerson
-    from fitting.pipeline import ImageError, fit_people
+    from fitting.pipeline import fit_people
+    from webapp.datasets.selectors import image_pixels
     from webapp.fits.engine import engine_for
 
     done = set(
@@ -171,13 +172,7 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
     images = {p.image.name: p.image for p in rows}
 
     def load(name: str) -> Any:
-        import cv2
-
-        with images[name].file.open("rb") as handle:
-            decoded = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
-        if decoded is None:
-            raise ImageError(f"stored image {images[name].file.name} cannot be decoded")
-        return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        return image_pixels(images[name])
 
     people = [
         SourcePerson(annotation_id=str(p.pk), image_name=p.image.name, layout=p.layout,
