@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import ijson
-import numpy as np
 
 from fitting.datasets.common import (
     DatasetError,
     ReadStats,
     SourcePerson,
     json_error,
+    keypoint_triplets,
     number_list,
     open_json_stream,
 )
@@ -86,10 +86,7 @@ def iter_coco(path: Path, stats: ReadStats | None = None, layout: str = "coco17"
         if ann.get("keypoints") is None:
             stats.skip("no keypoints")
             continue
-        keypoints = np.asarray(number_list(ann["keypoints"], count * 3, where, "keypoints")).reshape(count, 3)
-        bad = sorted({float(v) for v in keypoints[:, 2] if v not in (0.0, 1.0, 2.0)})
-        if bad:
-            raise DatasetError(f"{where}: keypoint visibility must be 0, 1 or 2, got {bad}")
+        keypoints = keypoint_triplets(ann["keypoints"], count, where)
         bbox = None
         if ann.get("bbox") is not None:
             x, y, w, h = number_list(ann["bbox"], 4, where, "bbox")

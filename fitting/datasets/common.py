@@ -76,6 +76,15 @@ def number_list(value: Any, length: int, where: str, what: str) -> list[float]:
     return numbers
 
 
+def keypoint_triplets(value: Any, count: int, where: str) -> NDArray[np.float64]:
+    """A flat ``[x, y, v] * count`` list as ``(count, 3)``, visibility checked to be 0, 1 or 2."""
+    keypoints = np.asarray(number_list(value, count * 3, where, "keypoints")).reshape(count, 3)
+    bad = sorted({float(v) for v in keypoints[:, 2] if v not in (0.0, 1.0, 2.0)})
+    if bad:
+        raise DatasetError(f"{where}: keypoint visibility must be 0, 1 or 2, got {bad}")
+    return keypoints
+
+
 def open_json_stream(path: Path) -> Any:
     """A binary handle on a JSON annotation file, or a DatasetError saying it is missing."""
     path = Path(path)

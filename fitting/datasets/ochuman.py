@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ijson
-import numpy as np
 
 from fitting.datasets.common import (
     DatasetError,
     ReadStats,
     SourcePerson,
     json_error,
+    keypoint_triplets,
     number_list,
     open_json_stream,
 )
@@ -50,11 +50,7 @@ def iter_ochuman(path: Path, stats: ReadStats | None = None) -> Iterator[SourceP
                     if ann.get("keypoints") is None:
                         stats.skip("no keypoints")
                         continue
-                    flat = number_list(ann["keypoints"], OCHUMAN_KEYPOINTS * 3, where, "keypoints")
-                    keypoints = np.asarray(flat).reshape(OCHUMAN_KEYPOINTS, 3)
-                    bad = sorted({float(v) for v in keypoints[:, 2] if v not in (0.0, 1.0, 2.0)})
-                    if bad:
-                        raise DatasetError(f"{where}: keypoint visibility must be 0, 1 or 2, got {bad}")
+                    keypoints = keypoint_triplets(ann["keypoints"], OCHUMAN_KEYPOINTS, where)
                     bbox = None
                     if ann.get("bbox") is not None:
                         x1, y1, x2, y2 = number_list(ann["bbox"], 4, where, "bbox")

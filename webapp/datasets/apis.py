@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from webapp.datasets.models import Dataset
 from webapp.datasets.selectors import dataset_list
-from webapp.datasets.services import dataset_create
+from webapp.datasets.services import dataset_create, dataset_source
 
 
 class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
@@ -73,15 +73,9 @@ class DatasetListCreateApi(APIView):
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         archive = data.pop("archive", None)
-        folder = data.pop("server_folder", None)
-        s3_prefix = data.pop("s3_prefix", None)
-        if archive is not None:
-            location = default_storage.save(f"uploads/{archive.name}", archive)
-            kind = Dataset.Source.UPLOAD
-        elif s3_prefix:
-            location, kind = str(s3_prefix), Dataset.Source.S3
-        else:
-            location, kind = str(folder), Dataset.Source.SERVER
+        kind, location = dataset_source(
+            archive=archive, server_folder=data.pop("server_folder", ""), s3_prefix=data.pop("s3_prefix", "")
+        )
         try:
             dataset = dataset_create(source_kind=kind, source_location=location, **data)
         except ValidationError as exc:

@@ -84,6 +84,16 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(resolved == root or root in resolved.parents for root in roots)
 
 
+def dataset_source(*, archive: Any = None, server_folder: str = "", s3_prefix: str = "") -> tuple[str, str]:
+    """(source kind, location) of an import request; an uploaded zip is stored first."""
+    if archive:
+        name = Path(getattr(archive, "name", "") or "upload.zip").name
+        return Dataset.Source.UPLOAD, default_storage.save(f"uploads/{name}", archive)
+    if s3_prefix:
+        return Dataset.Source.S3, str(s3_prefix)
+    return Dataset.Source.SERVER, str(server_folder)
+
+
 @transaction.atomic
 def dataset_create(
     *,

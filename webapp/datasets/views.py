@@ -17,7 +17,7 @@ from webapp.datasets.selectors import (
     dataset_list,
     dataset_sample_people,
 )
-from webapp.datasets.services import dataset_create, person_picture_png
+from webapp.datasets.services import dataset_create, dataset_source, person_picture_png
 
 
 @staff_member_required
@@ -26,13 +26,9 @@ def dataset_list_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         archive = data["archive"]
-        if archive:
-            location = default_storage.save(f"uploads/{archive.name}", archive)
-            kind = Dataset.Source.UPLOAD
-        elif data["s3_prefix"]:
-            location, kind = data["s3_prefix"], Dataset.Source.S3
-        else:
-            location, kind = data["server_folder"], Dataset.Source.SERVER
+        kind, location = dataset_source(
+            archive=archive, server_folder=data["server_folder"], s3_prefix=data["s3_prefix"]
+        )
         try:
             dataset = dataset_create(
                 name=data["name"],

@@ -90,14 +90,7 @@ def fit_job_start(
          for k, start in enumerate(range(0, len(ids), chunk_size))]
     )  # fmt: skip
     if enqueue:
-        from tasks.fits import fit_chunk_task
-
-        chunk_ids = (
-            [c.pk for c in chunks]
-            if all(c.pk for c in chunks)
-            else list(FitChunk.objects.filter(job=job).values_list("id", flat=True))
-        )
-        transaction.on_commit(lambda: [fit_chunk_task.delay(pk) for pk in chunk_ids])
+        _requeue(_ids(chunks, FitChunk.objects.filter(job=job)))
     return job
 
 
@@ -247,20 +240,19 @@ def _split(chunk: FitChunk, reason: str) -> list[FitChunk]:
              FitChunk(job_id=chunk.job_id, index=top + 2, person_ids=ids[half:])]
         )  # fmt: skip
         FitChunk.objects.filter(pk=chunk.pk).update(status=FitChunk.Status.SPLIT, error=reason[:2000])
-        part_ids = (
-            [p.pk for p in parts]
-            if all(p.pk for p in parts)
-            else list(
-                FitChunk.objects.filter(job_id=chunk.job_id, index__gt=top).values_list("id", flat=True)
-            )
-        )
-        from tasks.fits import fit_chunk_task
-
-        transaction.on_commit(lambda: [fit_chunk_task.delay(pk) for pk in part_ids])
+        _requeue(_ids(parts, FitChunk.objects.filter(job_id=chunk.job_id, index__gt=top)))
     return parts
 
 
+def _ids(created: list[FitChunk], fallback: QuerySet[FitChunk]) -> list[int]:
+    """Primary keys of bulk-created chunks (read back where the backend does not return them)."""
+    if all(c.pk for c in created):
+        return [c.pk for c in created]
+    return list(fallback.values_list("id", flat=True))
+
+
 def _requeue(chunks: list[int]) -> None:
+    """Enqueue these chunks once the current transaction commits."""
     from tasks.fits import fit_chunk_task
 
     transaction.on_commit(lambda: [fit_chunk_task.delay(pk) for pk in chunks])

@@ -8,11 +8,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from webapp.datasets.models import Dataset
-from webapp.datasets.services import dataset_create, dataset_import
+from webapp.datasets.services import dataset_create, dataset_import, dataset_source
 
 
 class Command(BaseCommand):
@@ -43,12 +42,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["zip"]:
             with Path(options["zip"]).open("rb") as handle:
-                location = default_storage.save(f"uploads/{Path(options['zip']).name}", File(handle))
-            kind = Dataset.Source.UPLOAD
-        elif options["s3"]:
-            location, kind = options["s3"], Dataset.Source.S3
+                kind, location = dataset_source(archive=File(handle, name=Path(options["zip"]).name))
         else:
-            location, kind = str(Path(options["folder"]).resolve()), Dataset.Source.SERVER
+            folder = str(Path(options["folder"]).resolve()) if options["folder"] else ""
+            kind, location = dataset_source(server_folder=folder, s3_prefix=options["s3"] or "")
         try:
             dataset = dataset_create(
                 name=options["name"],
