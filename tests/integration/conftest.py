@@ -77,6 +77,8 @@ def real_worker(
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     for queue in ("celery", "gpu", "render"):
         client.delete(queue)
+    # ... and messages a killed worker left unacknowledged (kombu restores them later).
+    client.delete("unacked", "unacked_index", "unacked_mutex")
     log = Path(tmp_path_factory.mktemp("worker")) / "worker.log"
     with django_db_blocker.unblock(), celery_worker_process(log) as node:
         yield node

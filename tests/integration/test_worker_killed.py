@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,9 @@ def test_job_survives_a_killed_worker(
     )
     chunk = FitChunk.objects.get(job=job)
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    with celery_worker_process(tmp_path / "a.log", queues="killtest", processes=processes) as first:
-        fit_chunk_task.apply_async(args=[chunk.pk], queue="killtest")
+    queue = f"killtest-{uuid.uuid4().hex[:8]}"  # no message of an earlier run can reach these workers
+    with celery_worker_process(tmp_path / "a.log", queues=queue, processes=processes) as first:
+        fit_chunk_task.apply_async(args=[chunk.pk], queue=queue)
         wait_for(lambda: FitChunk.objects.get(pk=chunk.pk).status == FitChunk.Status.RUNNING, timeout=120)
         time.sleep(2.0)  # inside the chunk: model loaded, fitting
         processes[first].send_signal(signal.SIGKILL)
@@ -48,7 +50,7 @@ def test_job_survives_a_killed_worker(
     assert chunk.worker == first
     assert Fit.objects.filter(job=job).count() == 0  # its fits were never committed
 
-    with celery_worker_process(tmp_path / "b.log", queues="gpu,killtest") as second:
+    with celery_worker_process(tmp_path / "b.log", queues=f"gpu,{queue}") as second:
         # The sweeper (every minute on beat) finds the chunk stale and queues it again.
         later = timezone.now() + timezone.timedelta(seconds=3600)
         assert fit_chunks_sweep(now=later) == {"requeued": 1, "failed": 0}
