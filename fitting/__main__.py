@@ -1,13 +1,40 @@
-"""The fitting engine's command line: `python -m fitting <command> ...`."""
+"""The fitting engine's command line: `python -m fitting <command> ...`.
+
+Working output (synthetic sets, training runs, reports) goes under $EFT_WORK_DIR, else ./data
+(resolved against the working directory when the command runs); files shipped with the package
+(the bootstrap regressor, the pose prior) are in the package's data folder, wherever it is
+installed. Defaults are the configuration dataclasses' own.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+
+def _default(kind: Any, name: str) -> Any:
+    """The default of field ``name`` of dataclass ``kind``: the command line restates none."""
+    for item in dataclasses.fields(kind):
+        if item.name == name:
+            if item.default is not dataclasses.MISSING:
+                return item.default
+            if item.default_factory is not dataclasses.MISSING:
+                return item.default_factory()
+    raise KeyError(f"{kind.__name__} has no field {name!r} with a default")
+
+
+def _param_default(function: Callable[..., Any], name: str) -> Any:
+    """The default of parameter ``name`` of ``function``."""
+    default = inspect.signature(function).parameters[name].default
+    if default is inspect.Parameter.empty:
+        raise KeyError(f"{function.__name__} has no default for {name!r}")
+    return default
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
@@ -125,7 +152,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         device=args.device,
         augment=Augment(
             crop_levels_prob=args.crop_aug,
-            flip_prob=0.0 if args.no_flip else 0.5,
+            flip_prob=0.0 if args.no_flip else _default(Augment, "flip_prob"),
             scale_range=args.scale_aug,
             colour=args.colour_aug,
         ),
@@ -335,14 +362,34 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    from fitting.train.trainer import TrainConfig
+
     parser.add_argument("--synthetic", type=Path, action="append", help="a synthetic set folder (repeatable)")
     parser.add_argument("--eft-json", type=Path, default=None, help="an EFT JSON export with SMPL parameters")
     parser.add_argument("--images", type=Path, default=None, help="image folder of the EFT JSON export")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--workers", type=int, default=2, help="data loading processes")
+    parser.add_argument("--device", default=_default(TrainConfig, "device"))
+    parser.add_argument(
+        "--workers", type=int, default=_default(TrainConfig, "workers"), help="data loading processes"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser; paths under the working folder are resolved now ($EFT_WORK_DIR, else ./data)."""
+    from fitting.assets import BOOTSTRAP_REGRESSOR_PATH, POSE_PRIOR_PATH, WORK_DIR_ENV, work_dir
+    from fitting.compare import default_methods, run_comparison
+    from fitting.eft.core import EftConfig
+    from fitting.pipeline import FitSettings
+    from fitting.smplify.prior import build_shipped_prior
+    from fitting.synth.generate import SynthConfig
+    from fitting.train.bootstrap import BootstrapConfig
+    from fitting.train.data import Augment
+    from fitting.train.trainer import LossWeights, TrainConfig
+
+    work = work_dir()
+
+    def in_work(name: str) -> str:
+        return f"default: ${WORK_DIR_ENV}/{name}, or ./data/{name} when it is unset; now %(default)s"
+
     parser = argparse.ArgumentParser(prog="python -m fitting", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     probe = sub.add_parser("probe", help="report the torch device and the headless renderer that work here")
@@ -366,11 +413,18 @@ def build_parser() -> argparse.ArgumentParser:
         "synth", help="render synthetic people with known 3D truth (COCO JSON + truth.npz)"
     )
     synth.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
-    synth.add_argument("--people", type=int, default=1000)
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--size", type=int, default=384, help="image width and height in pixels")
-    synth.add_argument("--max-per-image", type=int, default=3)
-    synth.add_argument("--truncation", type=float, default=0.2, help="share of people partly out of frame")
+    synth.add_argument("--people", type=int, default=_default(SynthConfig, "people"))
+    synth.add_argument("--seed", type=int, default=_default(SynthConfig, "seed"))
+    synth.add_argument(
+        "--size", type=int, default=_default(SynthConfig, "width"), help="image width and height in pixels"
+    )
+    synth.add_argument("--max-per-image", type=int, default=_default(SynthConfig, "max_people_per_image"))
+    synth.add_argument(
+        "--truncation",
+        type=float,
+        default=_default(SynthConfig, "truncation_rate"),
+        help="share of people partly out of frame",
+    )
     synth.add_argument("--backgrounds", type=Path, default=None, help="folder of photographs for backgrounds")
     synth.add_argument("--grid", action="store_true", help="also write grid.png and poses.png")
     synth.set_defaults(func=_cmd_synth)
@@ -378,29 +432,69 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train HMR on sets with SMPL parameters (synthetic, EFT JSON)")
     _add_data_args(train)
     train.add_argument("--out", type=Path, required=True, help="folder for latest.pt and best.pt")
-    train.add_argument("--backbone", choices=["resnet50", "resnet18", "small", "tiny"], default="resnet50")
-    train.add_argument("--input-size", type=int, default=224)
+    train.add_argument(
+        "--backbone",
+        choices=["resnet50", "resnet18", "small", "tiny"],
+        default=_default(TrainConfig, "backbone"),
+    )
+    train.add_argument("--input-size", type=int, default=_default(TrainConfig, "input_size"))
     train.add_argument("--aux-keypoints", action="store_true", help="3 extra input channels: the 2D skeleton")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--lr", type=float, default=5e-5)
-    train.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
-    train.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
-    train.add_argument("--val-every", type=int, default=500, help="steps between validations/checkpoints")
+    train.add_argument("--epochs", type=int, default=_default(TrainConfig, "epochs"))
+    train.add_argument("--batch-size", type=int, default=_default(TrainConfig, "batch_size"))
+    train.add_argument("--lr", type=float, default=_default(TrainConfig, "lr"))
+    train.add_argument(
+        "--minutes",
+        type=float,
+        default=_default(TrainConfig, "minutes"),
+        help="stop after this much training time",
+    )
+    train.add_argument(
+        "--max-steps",
+        type=int,
+        default=_default(TrainConfig, "max_steps"),
+        help="stop after this many optimiser steps",
+    )
+    train.add_argument(
+        "--val-every",
+        type=int,
+        default=_default(TrainConfig, "val_every"),
+        help="steps between validations/checkpoints",
+    )
     train.add_argument("--val-fraction", type=float, default=0.05)
     train.add_argument(
-        "--crop-aug", type=float, default=0.3, help="probability of a truncated box (paper: 0.3)"
+        "--crop-aug",
+        type=float,
+        default=_default(Augment, "crop_levels_prob"),
+        help="probability of a truncated box (paper: 0.3)",
     )
-    train.add_argument("--scale-aug", type=float, default=0.2)
-    train.add_argument("--colour-aug", type=float, default=0.4)
+    train.add_argument("--scale-aug", type=float, default=_default(Augment, "scale_range"))
+    train.add_argument("--colour-aug", type=float, default=_default(Augment, "colour"))
     train.add_argument("--no-flip", action="store_true")
-    train.add_argument("--loss-2d", type=float, default=5.0, help="weight of the 2D keypoint term (SPIN: 5)")
-    train.add_argument("--loss-3d", type=float, default=5.0, help="weight of the 3D joint term (SPIN: 5)")
-    train.add_argument("--loss-pose", type=float, default=1.0, help="weight of the SMPL pose term (SPIN: 1)")
     train.add_argument(
-        "--loss-betas", type=float, default=0.001, help="weight of the betas term (SPIN: 0.001)"
+        "--loss-2d",
+        type=float,
+        default=_default(LossWeights, "keypoints_2d"),
+        help="weight of the 2D keypoint term (SPIN: 5)",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--loss-3d",
+        type=float,
+        default=_default(LossWeights, "joints_3d"),
+        help="weight of the 3D joint term (SPIN: 5)",
+    )
+    train.add_argument(
+        "--loss-pose",
+        type=float,
+        default=_default(LossWeights, "pose"),
+        help="weight of the SMPL pose term (SPIN: 1)",
+    )
+    train.add_argument(
+        "--loss-betas",
+        type=float,
+        default=_default(LossWeights, "betas"),
+        help="weight of the betas term (SPIN: 0.001)",
+    )
+    train.add_argument("--seed", type=int, default=_default(TrainConfig, "seed"))
     train.add_argument(
         "--resume", type=Path, default=None, help="continue from a checkpoint (model + optimizer)"
     )
@@ -417,34 +511,68 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=_cmd_evaluate)
 
     boot = sub.add_parser("bootstrap", help="make the open body's regressor: synth, train, evaluate, export")
-    boot.add_argument("--work", type=Path, default=Path("data/bootstrap"), help="sets, runs and the report")
-    boot.add_argument("--export", type=Path, default=Path("fitting/data/bootstrap_hmr.pt"))
-    boot.add_argument("--people", type=int, default=5000)
-    boot.add_argument("--test-people", type=int, default=500)
-    boot.add_argument("--minutes", type=float, default=40.0, help="training time budget")
-    boot.add_argument("--workers", type=int, default=1)
-    boot.add_argument("--device", default="auto")
+    boot.add_argument(
+        "--work",
+        type=Path,
+        default=work / "bootstrap",
+        help=f"sets, runs and the report ({in_work('bootstrap')})",
+    )
+    boot.add_argument(
+        "--export",
+        type=Path,
+        default=BOOTSTRAP_REGRESSOR_PATH,
+        help="the exported regressor (default: the package's shipped one, %(default)s)",
+    )
+    boot.add_argument("--people", type=int, default=_default(BootstrapConfig, "people"))
+    boot.add_argument("--test-people", type=int, default=_default(BootstrapConfig, "test_people"))
+    boot.add_argument(
+        "--minutes", type=float, default=_default(BootstrapConfig, "minutes"), help="training time budget"
+    )
+    boot.add_argument("--workers", type=int, default=_default(BootstrapConfig, "workers"))
+    boot.add_argument("--device", default=_default(BootstrapConfig, "device"))
     boot.set_defaults(func=_cmd_bootstrap)
 
     fit = sub.add_parser("fit", help="fit every annotated person of a COCO keypoints file; write EFT JSON")
     fit.add_argument("--coco", type=Path, required=True, help="COCO person keypoints JSON")
     fit.add_argument("--images", type=Path, required=True, help="folder of the file_name entries")
     fit.add_argument("--out", type=Path, required=True, help="EFT JSON file to write")
-    fit.add_argument("--method", choices=["eft", "regressor", "smplify"], default="eft")
+    fit.add_argument(
+        "--method", choices=["eft", "regressor", "smplify"], default=_default(FitSettings, "method")
+    )
     fit.add_argument(
         "--checkpoint", type=Path, default=None, help="HMR checkpoint (default: the shipped one)"
     )
     fit.add_argument("--body-model", type=Path, default=None, help="licensed SMPL .pkl (default: open body)")
     fit.add_argument("--j-regressor-extra", type=Path, default=None)
     fit.add_argument(
-        "--iterations", type=int, default=50, help="EFT iteration limit (paper: 50; 100 for OCHuman)"
+        "--iterations",
+        type=int,
+        default=_default(EftConfig, "max_iterations"),
+        help="EFT iteration limit (paper: 50; 100 for OCHuman)",
     )
-    fit.add_argument("--threshold-px", type=float, default=3.0, help="EFT stops under this mean 2D error")
-    fit.add_argument("--gamma", type=float, default=0.0, help="EFT weight anchor (paper: 0)")
-    fit.add_argument("--shape-weight", type=float, default=0.001, help="EFT lambda (paper: 0.001)")
-    fit.add_argument("--sanity", choices=["paper", "exporter"], default="paper")
+    fit.add_argument(
+        "--threshold-px",
+        type=float,
+        default=_default(EftConfig, "threshold_px"),
+        help="EFT stops under this mean 2D error",
+    )
+    fit.add_argument(
+        "--gamma", type=float, default=_default(EftConfig, "gamma"), help="EFT weight anchor (paper: 0)"
+    )
+    fit.add_argument(
+        "--shape-weight",
+        type=float,
+        default=_default(EftConfig, "shape_weight"),
+        help="EFT lambda (paper: 0.001)",
+    )
+    fit.add_argument("--sanity", choices=["paper", "exporter"], default=_default(EftConfig, "sanity"))
     fit.add_argument("--gmm", type=Path, default=None, help="SMPLify pose prior (default: the shipped one)")
-    fit.add_argument("--batch", type=int, default=1, help="people per batched EFT run (GPU; 1 on a CPU)")
+    fit.add_argument(
+        "--batch",
+        type=int,
+        default=_default(FitSettings, "eft_batch"),
+        help="people per batched EFT run (GPU; 1 on a CPU)",
+    )
     fit.add_argument(
         "--filter",
         choices=["all", "coco-all", "coco-part"],
@@ -461,23 +589,37 @@ def build_parser() -> argparse.ArgumentParser:
     prior = sub.add_parser(
         "pose-prior", help="fit the shipped SMPLify pose prior (GMM) to the pose distribution"
     )
-    prior.add_argument("--out", type=Path, default=Path("fitting/data/pose_prior_gmm8.npz"))
-    prior.add_argument("--samples", type=int, default=40_000)
-    prior.add_argument("--components", type=int, default=8)
-    prior.add_argument("--seed", type=int, default=0)
+    prior.add_argument(
+        "--out",
+        type=Path,
+        default=POSE_PRIOR_PATH,
+        help="the prior to write (default: the package's shipped one, %(default)s)",
+    )
+    prior.add_argument("--samples", type=int, default=_param_default(build_shipped_prior, "samples"))
+    prior.add_argument("--components", type=int, default=_param_default(build_shipped_prior, "components"))
+    prior.add_argument("--seed", type=int, default=_param_default(build_shipped_prior, "seed"))
     prior.set_defaults(func=_cmd_pose_prior)
 
     compare = sub.add_parser(
         "compare", help="regressor / EFT / SMPLify on held-out people with 3D truth: table, plot, claims"
     )
     compare.add_argument(
-        "--out", type=Path, default=Path("data/compare"), help="folder for comparison.md/.json/.png"
+        "--out",
+        type=Path,
+        default=work / "compare",
+        help=f"folder for comparison.md/.json/.png ({in_work('compare')})",
     )
     compare.add_argument(
-        "--synthetic", type=Path, default=None, help="a synthetic set with truth (default: make one in --out)"
+        "--synthetic",
+        type=Path,
+        default=None,
+        help="a synthetic set with truth (default: make one in --work)",
     )
     compare.add_argument(
-        "--work", type=Path, default=Path("data/compare"), help="where the held-out set is made (reused)"
+        "--work",
+        type=Path,
+        default=work / "compare",
+        help=f"where the held-out set is made, and reused ({in_work('compare')})",
     )
     compare.add_argument("--people", type=int, default=50, help="people to fit (default 50)")
     compare.add_argument(
@@ -487,9 +629,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", type=Path, default=None, help="HMR checkpoint (default: the shipped one)"
     )
     compare.add_argument("--gmm", type=Path, default=None, help="SMPLify's gmm_08.pkl, for an extra row")
-    compare.add_argument("--gamma", type=float, default=100.0, help="gamma of the EFT row with gamma > 0")
     compare.add_argument(
-        "--eft-batch", type=int, default=1, help="people per batched EFT run (1: one at a time)"
+        "--gamma",
+        type=float,
+        default=_param_default(default_methods, "gamma"),
+        help="gamma of the EFT row with gamma > 0",
+    )
+    compare.add_argument(
+        "--eft-batch",
+        type=int,
+        default=_param_default(run_comparison, "eft_batch"),
+        help="people per batched EFT run (1: one at a time)",
     )
     compare.add_argument(
         "--methods",

@@ -24,8 +24,6 @@ from fitting.datasets.common import (
 )
 from fitting.joints import to_gt24
 
-COCO_KEYPOINTS = 17
-
 
 def _stream(path: Path, prefix: str) -> Iterator[Any]:
     with open_json_stream(path) as handle:

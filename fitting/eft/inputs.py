@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from fitting.eft.core import EftTarget
 from fitting.geometry.camera import CropBox, crop_image
 from fitting.joints import gt24_to_spin49
-from fitting.train.data import IMAGENET_MEAN, IMAGENET_STD, draw_skeleton_channels
+from fitting.regressor.inputs import draw_skeleton_channels, normalize_rgb
 
 
 def make_target(
@@ -24,7 +24,7 @@ def make_target(
     if labels.shape != (24, 3):
         raise ValueError(f"keypoints: expected GT-24 of shape (24, 3), got {labels.shape}")
     crop = crop_image(image_rgb, box, input_size).astype(np.float64) / 255.0
-    channels = ((crop - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
+    channels = normalize_rgb(crop)
     matrix = box.image_to_crop_matrix(input_size)
     labels_crop = labels.copy()
     labels_crop[:, :2] = labels[:, :2] @ matrix[:, :2].T + matrix[:, 2]

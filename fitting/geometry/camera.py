@@ -15,11 +15,13 @@ Frames:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
-from torch import Tensor
+
+if TYPE_CHECKING:  # torch is imported where it is used: crop boxes and crops load without it
+    from torch import Tensor
 
 CROP_SIZE = 224
 #: SPIN's focal length in crop pixels for its perspective camera.
@@ -72,36 +74,10 @@ class CropBox:
         return np.array([[k, 0.0, size / 2.0 - k * self.center_x], [0.0, k, size / 2.0 - k * self.center_y]])
 
 
-def image_to_crop(points_px: Tensor, box: CropBox, size: int = CROP_SIZE) -> Tensor:
-    """Image pixels ``(..., 2)`` to crop pixels ``(..., 2)``."""
-    center = points_px.new_tensor([box.center_x, box.center_y])
-    return size * (points_px - center) / box.side + size / 2.0
-
-
-def crop_to_image(points_crop: Tensor, box: CropBox, size: int = CROP_SIZE) -> Tensor:
-    """Crop pixels ``(..., 2)`` to image pixels ``(..., 2)``."""
-    center = points_crop.new_tensor([box.center_x, box.center_y])
-    return (points_crop - size / 2.0) * box.side / size + center
-
-
-def crop_to_normalized(points_crop: Tensor, size: int = CROP_SIZE) -> Tensor:
-    """Crop pixels to crop-normalised [-1, 1] coordinates: ``2 * x / size - 1``."""
-    return 2.0 * points_crop / size - 1.0
-
-
-def normalized_to_crop(points_n: Tensor, size: int = CROP_SIZE) -> Tensor:
-    return (points_n + 1.0) * size / 2.0
-
-
 def normalized_to_image(points_n: Tensor, box: CropBox) -> Tensor:
     """Crop-normalised ``(..., 2)`` to image pixels: ``u = cx + 100 * scale * x_n``."""
     center = points_n.new_tensor([box.center_x, box.center_y])
     return center + 100.0 * box.scale * points_n
-
-
-def image_to_normalized(points_px: Tensor, box: CropBox) -> Tensor:
-    center = points_px.new_tensor([box.center_x, box.center_y])
-    return (points_px - center) / (100.0 * box.scale)
 
 
 def crop_image(image: NDArray[np.uint8], box: CropBox, size: int = CROP_SIZE) -> NDArray[np.uint8]:
@@ -140,11 +116,15 @@ def weak_perspective_project(points_3d: Tensor, cam_weak: Tensor) -> Tensor:
 
 def weak_to_spin_translation(cam_weak: Tensor, focal_length: float = SPIN_FOCAL_LENGTH) -> Tensor:
     """EFT's ``[s, tx, ty]`` to SPIN's camera translation ``(B, 3)`` (t divided by s, depth from s)."""
+    import torch
+
     s = cam_weak[:, 0]
     return torch.stack([cam_weak[:, 1] / s, cam_weak[:, 2] / s, 2.0 * focal_length / (CROP_SIZE * s)], dim=-1)
 
 
 def spin_translation_to_weak(cam_t: Tensor, focal_length: float = SPIN_FOCAL_LENGTH) -> Tensor:
     """SPIN's camera translation ``(B, 3)`` back to EFT's ``[s, tx, ty]``."""
+    import torch
+
     s = 2.0 * focal_length / (CROP_SIZE * cam_t[:, 2])
     return torch.stack([s, cam_t[:, 0] * s, cam_t[:, 1] * s], dim=-1)

@@ -3,8 +3,11 @@
 Two mixtures can be used, and every fit records which one it used (:attr:`PosePrior.label`):
 
 - the product's own (``fitting/data/pose_prior_gmm8.npz``, shipped): 8 full-covariance
-  components fitted by :func:`fit_gmm` (plain EM) to poses drawn from the product's pose
-  distribution (``fitting.synth.poses``); rebuild it with ``python -m fitting pose-prior``;
+  components fitted by EM to poses drawn from the product's pose distribution
+  (``fitting.synth.poses``), with the command and settings in its ``provenance`` (the shipped
+  file was made by this module's earlier NumPy EM: k-means++ seeds, 1e-4 on the diagonals).
+  ``python -m fitting pose-prior`` rebuilds it with :func:`fit_gmm` (scikit-learn's
+  ``GaussianMixture``, from the ``build-prior`` extra), and records that;
 - SMPLify's original ``gmm_08.pkl`` (licensed with SMPLify; a user gives its path): a Python-2
   pickle of ``{"means" (8, 69), "covars" (8, 69, 69), "weights" (8,)}``, read without running
   any code from the file.
@@ -27,13 +30,13 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from fitting.assets import DATA_DIR, file_sha256
+from fitting.assets import POSE_PRIOR_PATH, file_sha256
 from fitting.safe_pickle import load_restricted
 
 POSE_DIM = 69  # 23 body joints x axis-angle (the global orientation is not in the prior)
 
 #: The product's own mixture, fitted to its pose distribution.
-SHIPPED_PRIOR_PATH = DATA_DIR / "pose_prior_gmm8.npz"
+SHIPPED_PRIOR_PATH = POSE_PRIOR_PATH
 
 #: Body-pose entries (69-d, axis-angle) the angle prior bends: left elbow y, right elbow y, left
 #: knee x, right knee x; with these signs a natural bend is negative and over-extension positive.
@@ -155,21 +158,8 @@ class GmmFit:
     weights: NDArray[np.float64]
     mean_log_likelihood: float
     iterations: int
-
-
-def _log_densities(
-    x: NDArray[np.float64], means: NDArray[np.float64], covars: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """log N(x | mean_k, cov_k) for every sample and component: ``(N, K)``."""
-    n, d = x.shape
-    out = np.empty((n, means.shape[0]))
-    for k in range(means.shape[0]):
-        chol = np.linalg.cholesky(covars[k])
-        solved = np.linalg.solve(chol, (x - means[k]).T)  # (d, N)
-        out[:, k] = (
-            -0.5 * (solved**2).sum(axis=0) - np.log(np.diag(chol)).sum() - 0.5 * d * math.log(2 * math.pi)
-        )
-    return out
+    converged: bool
+    method: str  # what fitted it, for the provenance
 
 
 def fit_gmm(
@@ -178,44 +168,42 @@ def fit_gmm(
     iterations: int = 200,
     seed: int = 0,
     reg: float = 1e-4,
-    tol: float = 1e-6,
+    tol: float = 1e-4,
 ) -> GmmFit:
-    """Full-covariance Gaussian mixture by EM, started from k-means++ seeds; deterministic in
-    ``seed``. ``reg`` is added to every covariance's diagonal (keeps them invertible)."""
+    """Full-covariance Gaussian mixture by EM (scikit-learn's ``GaussianMixture``, started from
+    k-means), deterministic in ``seed``. ``reg`` is added to every covariance's diagonal (keeps
+    them invertible); EM stops when the mean log-likelihood gains less than ``tol`` per iteration.
+
+    scikit-learn is needed only here, to build a prior (the ``build-prior`` extra); reading and
+    using one needs numpy and torch alone.
+    """
+    import sklearn  # type: ignore[import-untyped]
+    from sklearn.mixture import GaussianMixture  # type: ignore[import-untyped]
+
     x = np.asarray(samples, dtype=np.float64)
     n, d = x.shape
     if n < components * (d + 1):
         raise ValueError(f"fit_gmm: {n} samples are too few for {components} components of dimension {d}")
-    rng = np.random.default_rng(seed)
-    # k-means++ seeding
-    centres = [x[rng.integers(n)]]
-    for _ in range(1, components):
-        dist = np.min([((x - c) ** 2).sum(axis=1) for c in centres], axis=0)
-        centres.append(x[rng.choice(n, p=dist / dist.sum())])
-    means = np.stack(centres)
-    shared = np.cov(x.T) + reg * np.eye(d)
-    covars = np.repeat(shared[None], components, axis=0)
-    weights = np.full(components, 1.0 / components)
-    previous = -np.inf
-    mean_ll = -np.inf
-    done = 0
-    while done < iterations:
-        done += 1
-        log_joint = _log_densities(x, means, covars) + np.log(weights)[None]
-        top = log_joint.max(axis=1, keepdims=True)
-        log_norm = top + np.log(np.exp(log_joint - top).sum(axis=1, keepdims=True))
-        resp = np.exp(log_joint - log_norm)
-        mean_ll = float(log_norm.mean())
-        counts = resp.sum(axis=0) + 1e-10
-        weights = counts / n
-        means = (resp.T @ x) / counts[:, None]
-        for k in range(components):
-            centred = x - means[k]
-            covars[k] = (resp[:, k, None] * centred).T @ centred / counts[k] + reg * np.eye(d)
-        if mean_ll - previous < tol * abs(mean_ll):
-            break
-        previous = mean_ll
-    return GmmFit(means, covars, weights, mean_ll, done)
+    mixture = GaussianMixture(
+        n_components=components,
+        covariance_type="full",
+        reg_covar=reg,
+        max_iter=iterations,
+        tol=tol,
+        random_state=seed,
+    ).fit(x)
+    return GmmFit(
+        means=np.asarray(mixture.means_, dtype=np.float64),
+        covars=np.asarray(mixture.covariances_, dtype=np.float64),
+        weights=np.asarray(mixture.weights_, dtype=np.float64),
+        mean_log_likelihood=float(mixture.score(x)),
+        iterations=int(mixture.n_iter_),
+        converged=bool(mixture.converged_),
+        method=(
+            f"sklearn.mixture.GaussianMixture {sklearn.__version__} (covariance_type full, "
+            f"reg_covar {reg:g}, tol {tol:g}, max_iter {iterations}, random_state {seed})"
+        ),
+    )
 
 
 def build_shipped_prior(
@@ -233,7 +221,9 @@ def build_shipped_prior(
         "samples": samples,
         "components": components,
         "seed": seed,
+        "method": fit.method,
         "em_iterations": fit.iterations,
+        "em_converged": fit.converged,
         "mean_log_likelihood": fit.mean_log_likelihood,
         "command": (
             f"python -m fitting pose-prior --samples {samples} --components {components} --seed {seed}"

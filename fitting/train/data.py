@@ -5,7 +5,8 @@ Sources:
 - an EFT JSON export (``{"ver", "data": [...], "meta"}``, see eft-method.md) with its images.
 
 Every sample becomes: the crop (RGB normalised with ImageNet statistics, plus optionally three
-channels with the labelled 2D skeleton drawn on it: left limbs, right limbs, centre), the
+channels with the labelled 2D skeleton drawn on it: left limbs, right limbs, centre; both as
+``fitting.regressor.inputs`` defines them for training and inference alike), the
 SPIN-49 keypoints in crop-normalised coordinates with confidences, the SMPL pose (rotation
 matrices, global orientation in the camera frame) and betas, and the GT-24 3D joints when known.
 """
@@ -24,10 +25,8 @@ from torch.utils.data import Dataset
 
 from fitting.geometry.camera import CropBox
 from fitting.geometry.rotations import axis_angle_to_rotmat
-from fitting.joints import GT24_BONES, GT24_FLIP, GT24_NAMES, GT24_OFFSET, SPIN49_FLIP, to_gt24
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
-IMAGENET_STD = np.array([0.229, 0.224, 0.225])
+from fitting.joints import GT24_FLIP, GT24_NAMES, GT24_OFFSET, SPIN49_FLIP, to_gt24
+from fitting.regressor.inputs import draw_skeleton_channels, normalize_rgb
 
 #: SMPL-24 left/right swap, for flipping poses.
 SMPL24_FLIP = (0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22)
@@ -49,8 +48,6 @@ TRUNCATION_LEVELS: tuple[tuple[int, ...], ...] = (
     *(tuple(sorted({j for adds in _LEVEL_ADDS[: k + 1] for j in adds})) for k in range(7)),
     tuple(range(24)),
 )
-
-AUX_CHANNELS = 3
 
 
 @dataclass(frozen=True)
@@ -152,28 +149,6 @@ def box_for_level(person: Person, level: int) -> CropBox:
     return truncation_box(person.keypoints_spin49[GT24_OFFSET:, :2], level)
 
 
-def draw_skeleton_channels(labels_crop: NDArray[np.floating], size: int) -> NDArray[np.float32]:
-    """Three ``size`` x ``size`` channels with the labelled GT-24 bones drawn (1 on the lines)."""
-    import cv2
-
-    canvas = np.zeros((AUX_CHANNELS, size, size), dtype=np.uint8)
-    thickness = max(1, size // 80)
-    for a, b, channel in GT24_BONES:
-        if labels_crop[a, 2] > 0 and labels_crop[b, 2] > 0:
-            pa = (round(labels_crop[a, 0]), round(labels_crop[a, 1]))
-            pb = (round(labels_crop[b, 0]), round(labels_crop[b, 1]))
-            layer = np.ascontiguousarray(canvas[channel])
-            cv2.line(layer, pa, pb, 1, thickness, cv2.LINE_AA)
-            canvas[channel] = layer
-    for j in range(24):
-        if labels_crop[j, 2] > 0:
-            for channel in range(AUX_CHANNELS):
-                layer = np.ascontiguousarray(canvas[channel])
-                cv2.circle(layer, (round(labels_crop[j, 0]), round(labels_crop[j, 1])), thickness, 1, -1)
-                canvas[channel] = layer
-    return canvas.astype(np.float32)
-
-
 def flip_pose(pose_rotmat: NDArray[np.floating]) -> NDArray[np.float64]:
     """Mirror SMPL poses ``(24, 3, 3)`` about the camera's vertical plane (x -> -x), left <-> right."""
     m = np.diag([-1.0, 1.0, 1.0])
@@ -268,7 +243,7 @@ class PersonDataset(Dataset[dict[str, torch.Tensor]]):
                 joints = joints[list(GT24_FLIP)] * np.array([-1.0, 1.0, 1.0])
         if aug.colour:
             crop = np.clip(crop * rng.uniform(1 - aug.colour, 1 + aug.colour, size=3), 0, 1)
-        channels = ((crop - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
+        channels = normalize_rgb(crop)
         if self.aux_channels:
             channels = np.concatenate([channels, draw_skeleton_channels(labels, size)])
         # Crop-normalised targets; keypoints outside the crop get no weight (as for truncated people).

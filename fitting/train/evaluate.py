@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 
 from fitting.body.model import BodyModel
 from fitting.regressor.hmr import LoadedCheckpoint
+from fitting.regressor.inputs import checkpoint_input
 from fitting.train.data import Augment, Person, PersonDataset, box_for_level
 from fitting.train.trainer import evaluate_model
 
@@ -42,9 +43,7 @@ def evaluate_levels(
     workers: int = 2,
 ) -> list[LevelResult]:
     device = device or torch.device("cpu")
-    meta = checkpoint.meta.get("eft_meta", {})
-    input_size = int(meta.get("input_size", 224))
-    aux = meta.get("aux", "none") != "none"
+    input_size, aux = checkpoint_input(checkpoint.meta)
     body = BodyModel.open_body().to(device)
     model = checkpoint.model.to(device)
     results = []

@@ -28,7 +28,8 @@ from fitting.geometry.camera import weak_perspective_project
 from fitting.joints import GT24_LSP14, GT24_NAMES, GT24_OFFSET
 from fitting.metrics import mpjpe, pa_mpjpe, pelvis_centered
 from fitting.regressor.hmr import HMR, BackboneName, MeanParams, load_checkpoint, save_checkpoint
-from fitting.train.data import AUX_CHANNELS, Augment, Person, PersonDataset
+from fitting.regressor.inputs import AUX_CHANNELS, AUX_SKELETON
+from fitting.train.data import Augment, Person, PersonDataset
 
 _RHIP, _LHIP = GT24_NAMES.index("Right Hip"), GT24_NAMES.index("Left Hip")
 
@@ -217,7 +218,7 @@ def train(
                 "backbone": config.backbone,
                 "input_size": config.input_size,
                 "in_channels": in_channels,
-                "aux": "gt24-skeleton-3ch" if config.aux_keypoints else "none",
+                "aux": AUX_SKELETON if config.aux_keypoints else "none",
                 "body_model": body.description,
                 "body_sha256": body.sha256,
                 "train_config": {k: v for k, v in asdict(config).items() if k not in {"augment", "losses"}},

@@ -5,10 +5,6 @@ import torch
 from fitting.geometry.camera import (
     CropBox,
     crop_image,
-    crop_to_image,
-    crop_to_normalized,
-    image_to_crop,
-    image_to_normalized,
     normalized_to_image,
     spin_translation_to_weak,
     weak_perspective_project,
@@ -23,25 +19,30 @@ def test_box_rule_is_eft_s() -> None:
     assert box.side == pytest.approx(240.0)
 
 
+def _image_to_crop(points: np.ndarray, box: CropBox, size: int = 224) -> np.ndarray:
+    matrix = box.image_to_crop_matrix(size)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
 def test_crop_formula_exactly_as_documented() -> None:
     box = CropBox(300.0, 200.0, 1.5)  # side 300 px
-    points = torch.tensor([[300.0, 200.0], [450.0, 50.0], [150.0, 350.0]], dtype=torch.float64)
-    crop = image_to_crop(points, box)
-    expected = 224.0 * (points - torch.tensor([300.0, 200.0], dtype=torch.float64)) / 300.0 + 112.0
-    assert torch.equal(crop, expected)
-    assert crop[1].tolist() == [224.0, 0.0]  # the box's top-right corner
-    assert torch.allclose(crop_to_image(crop, box), points)
+    points = np.array([[300.0, 200.0], [450.0, 50.0], [150.0, 350.0]])
+    crop = _image_to_crop(points, box)
+    expected = 224.0 * (points - np.array([300.0, 200.0])) / 300.0 + 112.0
+    np.testing.assert_allclose(crop, expected, atol=1e-12)
+    assert crop[1].tolist() == pytest.approx([224.0, 0.0])  # the box's top-right corner
 
 
-def test_normalized_and_image_pixels_round_trip() -> None:
+def test_normalized_and_image_pixels_agree_with_the_crop() -> None:
     box = CropBox(321.5, 123.25, 0.87)
     g = torch.Generator().manual_seed(0)
-    points = torch.rand(10, 2, generator=g, dtype=torch.float64) * 500
-    normalized = image_to_normalized(points, box)
-    assert torch.allclose(normalized, crop_to_normalized(image_to_crop(points, box)), atol=1e-12)
-    assert torch.allclose(normalized_to_image(normalized, box), points, atol=1e-9)
+    normalized = torch.rand(10, 2, generator=g, dtype=torch.float64) * 2 - 1
+    image = normalized_to_image(normalized, box)
+    # x_n = 2 * x_crop / 224 - 1, with x_crop from the box's crop matrix
+    crop = _image_to_crop(image.numpy(), box)
+    np.testing.assert_allclose(2.0 * crop / 224.0 - 1.0, normalized.numpy(), atol=1e-12)
     # u = cx + 100 * scale * x_n
-    assert torch.allclose(normalized_to_image(normalized, box)[:, 0], 321.5 + 87.0 * normalized[:, 0])
+    assert torch.allclose(image[:, 0], 321.5 + 87.0 * normalized[:, 0])
 
 
 def test_crop_image_pads_with_zeros_and_keeps_content_in_place() -> None:

@@ -1,4 +1,5 @@
-"""The pose priors: EM fitting, the shipped mixture, SMPLify's licensed pickle read safely."""
+"""The pose priors: EM fitting (scikit-learn), building one, the shipped mixture, SMPLify's licensed
+pickle read safely."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fitting.smplify.prior import (
     SHIPPED_PRIOR_PATH,
     PosePrior,
     angle_penalty,
+    build_shipped_prior,
     fit_gmm,
     gmm_penalty,
 )
@@ -31,12 +33,35 @@ def test_em_recovers_a_known_mixture() -> None:
     order = np.argsort(fit.means[:, 0])
     np.testing.assert_allclose(fit.means[order], centres, atol=0.15)
     np.testing.assert_allclose(fit.weights[order], [0.3, 0.7], atol=0.03)
+    np.testing.assert_allclose(np.diagonal(fit.covars[order[0]]), [0.25, 0.25, 0.25], atol=0.05)
     np.testing.assert_allclose(np.diagonal(fit.covars[order[1]]), [1.0, 1.0, 1.0], atol=0.15)
+    assert fit.converged
+    assert fit.method.startswith("sklearn.mixture.GaussianMixture")
+    again = fit_gmm(samples, components=2, seed=1)
+    np.testing.assert_array_equal(again.means, fit.means)  # deterministic in the seed
 
 
 def test_em_refuses_too_few_samples() -> None:
     with pytest.raises(ValueError, match="too few"):
         fit_gmm(np.zeros((10, 69)), components=8)
+
+
+def test_built_prior_is_written_with_its_provenance(tmp_path: Path) -> None:
+    out = tmp_path / "prior.npz"
+    prior = build_shipped_prior(out, samples=1500, components=2, seed=3)
+    assert prior.weights.shape == (2,)
+    assert abs(prior.weights.sum() - 1.0) < 1e-4
+    assert prior.label.startswith("prior.npz (sha256 ")
+    provenance = json.loads(str(np.load(out)["provenance"]))
+    assert provenance["command"] == "python -m fitting pose-prior --samples 1500 --components 2 --seed 3"
+    assert provenance["method"].startswith("sklearn.mixture.GaussianMixture")
+    assert provenance["em_converged"] is True
+    terms = prior.torch_terms()
+    plausible = sample_poses(200, np.random.default_rng(9)).axis_angle[:, 1:].reshape(200, 69)
+    random = np.random.default_rng(10).uniform(-1.5, 1.5, size=(200, 69))
+    good = gmm_penalty(torch.as_tensor(plausible, dtype=torch.float32), terms)
+    bad = gmm_penalty(torch.as_tensor(random, dtype=torch.float32), terms)
+    assert float(good.median()) + 100 < float(bad.median())
 
 
 def test_shipped_prior_prefers_plausible_poses() -> None:
