@@ -17,16 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-
-def _default(kind: Any, name: str) -> Any:
-    """The default of field ``name`` of dataclass ``kind``: the command line restates none."""
-    for item in dataclasses.fields(kind):
-        if item.name == name:
-            if item.default is not dataclasses.MISSING:
-                return item.default
-            if item.default_factory is not dataclasses.MISSING:
-                return item.default_factory()
-    raise KeyError(f"{kind.__name__} has no field {name!r} with a default")
+from fitting.config import default_of
 
 
 def _param_default(function: Callable[..., Any], name: str) -> Any:
@@ -152,7 +143,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         device=args.device,
         augment=Augment(
             crop_levels_prob=args.crop_aug,
-            flip_prob=0.0 if args.no_flip else _default(Augment, "flip_prob"),
+            flip_prob=0.0 if args.no_flip else default_of(Augment, "flip_prob"),
             scale_range=args.scale_aug,
             colour=args.colour_aug,
         ),
@@ -223,7 +214,6 @@ def _cmd_pose_prior(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    import dataclasses
     import datetime
     import shlex
 
@@ -292,15 +282,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fitting.body.model import BodyModel
+    from fitting.config import EftConfig, SmplifyConfig
     from fitting.datasets.coco import iter_coco
     from fitting.datasets.common import DatasetError, ReadStats
     from fitting.datasets.filters import get_filter
     from fitting.device import resolve_device
-    from fitting.eft.core import EftConfig
-    from fitting.export import write_eft_json
+    from fitting.export import eft_entry, write_eft_json
     from fitting.fit import Regressor
     from fitting.pipeline import FitSettings, ImageError, fit_people
-    from fitting.smplify.core import SmplifyConfig
     from fitting.smplify.prior import PosePrior
 
     device = resolve_device(args.device)
@@ -341,23 +330,26 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
         try:
             run = fit_people(
-                people, args.images, regressor, body, settings, prior, args.pictures, on_person=tick
-            )
+                people, args.images, regressor, body, settings, prior, args.pictures, on_person=tick,
+                keys=range(len(people)),
+            )  # fmt: skip
         except ImageError as exc:
             raise SystemExit(
                 f"{exc}; nothing written (--skip-bad-images records such images and goes on)"
             ) from exc
-    write_eft_json(args.out, run.entries, dbname=args.dbname or args.coco.stem, rawname=args.coco.name)
-    accepted = sum(1 for e in run.entries if e["fit"]["sanity_ok"])
-    errors = [e["fit"]["mean_error_px"] for e in run.entries]
+    entries = [eft_entry(fit, people[int(str(fit.key))]) for fit in run.fits]
+    write_eft_json(args.out, entries, dbname=args.dbname or args.coco.stem, rawname=args.coco.name)
+    accepted = sum(1 for fit in run.fits if fit.verdict.ok)
+    errors = [fit.mean_error_px for fit in run.fits]
     print(
-        f"wrote {args.out}: {len(run.entries)} fits, {accepted} pass the {args.sanity} sanity rule, "
+        f"wrote {args.out}: {len(run.fits)} fits, {accepted} pass the {args.sanity} sanity rule, "
         f"mean 2D error {sum(errors) / max(len(errors), 1):.2f} px"
     )
     if run.pictures:
         print(f"pictures: {len(run.pictures)} in {args.pictures}")
     for failure in run.failures:
-        print(f"skipped {failure['imageName']} (annotations {failure['annotIds']}): {failure['error']}")
+        annotations = [people[int(str(k))].annotation_id for k in failure.keys]
+        print(f"skipped {failure.image_name} (annotations {annotations}): {failure.error}")
     return 1 if run.failures else 0
 
 
@@ -367,9 +359,9 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--synthetic", type=Path, action="append", help="a synthetic set folder (repeatable)")
     parser.add_argument("--eft-json", type=Path, default=None, help="an EFT JSON export with SMPL parameters")
     parser.add_argument("--images", type=Path, default=None, help="image folder of the EFT JSON export")
-    parser.add_argument("--device", default=_default(TrainConfig, "device"))
+    parser.add_argument("--device", default=default_of(TrainConfig, "device"))
     parser.add_argument(
-        "--workers", type=int, default=_default(TrainConfig, "workers"), help="data loading processes"
+        "--workers", type=int, default=default_of(TrainConfig, "workers"), help="data loading processes"
     )
 
 
@@ -377,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser; paths under the working folder are resolved now ($EFT_WORK_DIR, else ./data)."""
     from fitting.assets import BOOTSTRAP_REGRESSOR_PATH, POSE_PRIOR_PATH, WORK_DIR_ENV, work_dir
     from fitting.compare import default_methods, run_comparison
-    from fitting.eft.core import EftConfig
+    from fitting.config import EftConfig
     from fitting.pipeline import FitSettings
     from fitting.smplify.prior import build_shipped_prior
     from fitting.synth.generate import SynthConfig
@@ -413,16 +405,16 @@ def build_parser() -> argparse.ArgumentParser:
         "synth", help="render synthetic people with known 3D truth (COCO JSON + truth.npz)"
     )
     synth.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
-    synth.add_argument("--people", type=int, default=_default(SynthConfig, "people"))
-    synth.add_argument("--seed", type=int, default=_default(SynthConfig, "seed"))
+    synth.add_argument("--people", type=int, default=default_of(SynthConfig, "people"))
+    synth.add_argument("--seed", type=int, default=default_of(SynthConfig, "seed"))
     synth.add_argument(
-        "--size", type=int, default=_default(SynthConfig, "width"), help="image width and height in pixels"
+        "--size", type=int, default=default_of(SynthConfig, "width"), help="image width and height in pixels"
     )
-    synth.add_argument("--max-per-image", type=int, default=_default(SynthConfig, "max_people_per_image"))
+    synth.add_argument("--max-per-image", type=int, default=default_of(SynthConfig, "max_people_per_image"))
     synth.add_argument(
         "--truncation",
         type=float,
-        default=_default(SynthConfig, "truncation_rate"),
+        default=default_of(SynthConfig, "truncation_rate"),
         help="share of people partly out of frame",
     )
     synth.add_argument("--backgrounds", type=Path, default=None, help="folder of photographs for backgrounds")
@@ -435,66 +427,66 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--backbone",
         choices=["resnet50", "resnet18", "small", "tiny"],
-        default=_default(TrainConfig, "backbone"),
+        default=default_of(TrainConfig, "backbone"),
     )
-    train.add_argument("--input-size", type=int, default=_default(TrainConfig, "input_size"))
+    train.add_argument("--input-size", type=int, default=default_of(TrainConfig, "input_size"))
     train.add_argument("--aux-keypoints", action="store_true", help="3 extra input channels: the 2D skeleton")
-    train.add_argument("--epochs", type=int, default=_default(TrainConfig, "epochs"))
-    train.add_argument("--batch-size", type=int, default=_default(TrainConfig, "batch_size"))
-    train.add_argument("--lr", type=float, default=_default(TrainConfig, "lr"))
+    train.add_argument("--epochs", type=int, default=default_of(TrainConfig, "epochs"))
+    train.add_argument("--batch-size", type=int, default=default_of(TrainConfig, "batch_size"))
+    train.add_argument("--lr", type=float, default=default_of(TrainConfig, "lr"))
     train.add_argument(
         "--minutes",
         type=float,
-        default=_default(TrainConfig, "minutes"),
+        default=default_of(TrainConfig, "minutes"),
         help="stop after this much training time",
     )
     train.add_argument(
         "--max-steps",
         type=int,
-        default=_default(TrainConfig, "max_steps"),
+        default=default_of(TrainConfig, "max_steps"),
         help="stop after this many optimiser steps",
     )
     train.add_argument(
         "--val-every",
         type=int,
-        default=_default(TrainConfig, "val_every"),
+        default=default_of(TrainConfig, "val_every"),
         help="steps between validations/checkpoints",
     )
     train.add_argument("--val-fraction", type=float, default=0.05)
     train.add_argument(
         "--crop-aug",
         type=float,
-        default=_default(Augment, "crop_levels_prob"),
+        default=default_of(Augment, "crop_levels_prob"),
         help="probability of a truncated box (paper: 0.3)",
     )
-    train.add_argument("--scale-aug", type=float, default=_default(Augment, "scale_range"))
-    train.add_argument("--colour-aug", type=float, default=_default(Augment, "colour"))
+    train.add_argument("--scale-aug", type=float, default=default_of(Augment, "scale_range"))
+    train.add_argument("--colour-aug", type=float, default=default_of(Augment, "colour"))
     train.add_argument("--no-flip", action="store_true")
     train.add_argument(
         "--loss-2d",
         type=float,
-        default=_default(LossWeights, "keypoints_2d"),
+        default=default_of(LossWeights, "keypoints_2d"),
         help="weight of the 2D keypoint term (SPIN: 5)",
     )
     train.add_argument(
         "--loss-3d",
         type=float,
-        default=_default(LossWeights, "joints_3d"),
+        default=default_of(LossWeights, "joints_3d"),
         help="weight of the 3D joint term (SPIN: 5)",
     )
     train.add_argument(
         "--loss-pose",
         type=float,
-        default=_default(LossWeights, "pose"),
+        default=default_of(LossWeights, "pose"),
         help="weight of the SMPL pose term (SPIN: 1)",
     )
     train.add_argument(
         "--loss-betas",
         type=float,
-        default=_default(LossWeights, "betas"),
+        default=default_of(LossWeights, "betas"),
         help="weight of the betas term (SPIN: 0.001)",
     )
-    train.add_argument("--seed", type=int, default=_default(TrainConfig, "seed"))
+    train.add_argument("--seed", type=int, default=default_of(TrainConfig, "seed"))
     train.add_argument(
         "--resume", type=Path, default=None, help="continue from a checkpoint (model + optimizer)"
     )
@@ -523,13 +515,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=BOOTSTRAP_REGRESSOR_PATH,
         help="the exported regressor (default: the package's shipped one, %(default)s)",
     )
-    boot.add_argument("--people", type=int, default=_default(BootstrapConfig, "people"))
-    boot.add_argument("--test-people", type=int, default=_default(BootstrapConfig, "test_people"))
+    boot.add_argument("--people", type=int, default=default_of(BootstrapConfig, "people"))
+    boot.add_argument("--test-people", type=int, default=default_of(BootstrapConfig, "test_people"))
     boot.add_argument(
-        "--minutes", type=float, default=_default(BootstrapConfig, "minutes"), help="training time budget"
+        "--minutes", type=float, default=default_of(BootstrapConfig, "minutes"), help="training time budget"
     )
-    boot.add_argument("--workers", type=int, default=_default(BootstrapConfig, "workers"))
-    boot.add_argument("--device", default=_default(BootstrapConfig, "device"))
+    boot.add_argument("--workers", type=int, default=default_of(BootstrapConfig, "workers"))
+    boot.add_argument("--device", default=default_of(BootstrapConfig, "device"))
     boot.set_defaults(func=_cmd_bootstrap)
 
     fit = sub.add_parser("fit", help="fit every annotated person of a COCO keypoints file; write EFT JSON")
@@ -537,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--images", type=Path, required=True, help="folder of the file_name entries")
     fit.add_argument("--out", type=Path, required=True, help="EFT JSON file to write")
     fit.add_argument(
-        "--method", choices=["eft", "regressor", "smplify"], default=_default(FitSettings, "method")
+        "--method", choices=["eft", "regressor", "smplify"], default=default_of(FitSettings, "method")
     )
     fit.add_argument(
         "--checkpoint", type=Path, default=None, help="HMR checkpoint (default: the shipped one)"
@@ -547,30 +539,30 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--iterations",
         type=int,
-        default=_default(EftConfig, "max_iterations"),
+        default=default_of(EftConfig, "max_iterations"),
         help="EFT iteration limit (paper: 50; 100 for OCHuman)",
     )
     fit.add_argument(
         "--threshold-px",
         type=float,
-        default=_default(EftConfig, "threshold_px"),
+        default=default_of(EftConfig, "threshold_px"),
         help="EFT stops under this mean 2D error",
     )
     fit.add_argument(
-        "--gamma", type=float, default=_default(EftConfig, "gamma"), help="EFT weight anchor (paper: 0)"
+        "--gamma", type=float, default=default_of(EftConfig, "gamma"), help="EFT weight anchor (paper: 0)"
     )
     fit.add_argument(
         "--shape-weight",
         type=float,
-        default=_default(EftConfig, "shape_weight"),
+        default=default_of(EftConfig, "shape_weight"),
         help="EFT lambda (paper: 0.001)",
     )
-    fit.add_argument("--sanity", choices=["paper", "exporter"], default=_default(EftConfig, "sanity"))
+    fit.add_argument("--sanity", choices=["paper", "exporter"], default=default_of(EftConfig, "sanity"))
     fit.add_argument("--gmm", type=Path, default=None, help="SMPLify pose prior (default: the shipped one)")
     fit.add_argument(
         "--batch",
         type=int,
-        default=_default(FitSettings, "eft_batch"),
+        default=default_of(FitSettings, "eft_batch"),
         help="people per batched EFT run (GPU; 1 on a CPU)",
     )
     fit.add_argument(

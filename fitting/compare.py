@@ -28,12 +28,12 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from fitting.body.model import BodyModel
-from fitting.eft.core import EftConfig, EftTarget
+from fitting.config import EftConfig, SmplifyConfig
+from fitting.eft.core import EftTarget
 from fitting.fit import FitOutcome, Regressor, eft, regress, smplify
 from fitting.geometry.camera import CropBox
 from fitting.joints import GT24_OFFSET
 from fitting.metrics import pa_mpjpe_lsp14
-from fitting.smplify.core import SmplifyConfig
 from fitting.smplify.prior import PosePrior
 from fitting.train.data import Person, load_synthetic
 

@@ -15,49 +15,47 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from fitting.geometry.camera import CropBox
+from fitting.datasets.common import SourcePerson
 from fitting.joints import gt24_to_spin49, openpose18_validity
+
+if TYPE_CHECKING:
+    from fitting.pipeline import PersonFit
 
 EXPORT_VERSION = "eft-webapp-1"
 
 
-def eft_entry(
-    *,
-    pose_rotmat: NDArray[np.floating],
-    betas: NDArray[np.floating],
-    cam_weak: NDArray[np.floating],
-    box: CropBox,
-    labels_gt24: NDArray[np.floating],
-    annotation_id: int | str,
-    image_name: str,
-    fit: dict[str, Any],
-    subject_id: str | None = None,
-) -> dict[str, Any]:
-    """One person's entry; ``labels_gt24 (24, 3)`` in image pixels with 0/1 validity."""
-    pose = np.asarray(pose_rotmat, dtype=np.float64)
-    if pose.shape != (24, 3, 3):
-        raise ValueError(f"pose_rotmat: expected (24, 3, 3) rotation matrices, got {pose.shape}")
-    labels = np.asarray(labels_gt24, dtype=np.float64)
+def annotation_id_json(annotation_id: str) -> int | str:
+    """The source's annotation id as the reference files write it: a number where it is one."""
+    text = str(annotation_id)
+    return int(text) if text.isdigit() else text
+
+
+def eft_entry(fit: PersonFit, person: SourcePerson) -> dict[str, Any]:
+    """One person's entry, the only place one is made: the fit's parameters and provenance, and
+    the person as its dataset gives it (``annotId`` is the dataset's own annotation id)."""
+    labels = np.asarray(person.labels_gt24, dtype=np.float64)
+    if labels.shape != (24, 3):
+        raise ValueError(f"labels_gt24: expected (24, 3), got {labels.shape}")
+    box = person.box()
     entry: dict[str, Any] = {
-        "parm_pose": pose.tolist(),
-        "parm_shape": np.asarray(betas, dtype=np.float64).reshape(10).tolist(),
-        "parm_cam": np.asarray(cam_weak, dtype=np.float64).reshape(3).tolist(),
+        "parm_pose": np.asarray(fit.pose_rotmat, dtype=np.float64).tolist(),
+        "parm_shape": np.asarray(fit.betas, dtype=np.float64).tolist(),
+        "parm_cam": np.asarray(fit.cam_weak, dtype=np.float64).tolist(),
         "bbox_scale": box.scale,
         "bbox_center": [box.center_x, box.center_y],
         "gt_keypoint_2d": gt24_to_spin49(labels[None])[0].tolist(),
         "joint_validity_openpose18": openpose18_validity(labels[None])[0].tolist(),
         "smpltype": "smpl",
-        "annotId": int(annotation_id) if str(annotation_id).isdigit() else str(annotation_id),
-        "imageName": image_name,
-        "fit": fit,
+        "annotId": annotation_id_json(person.annotation_id),
+        "imageName": person.image_name,
+        "fit": fit.provenance(),
     }
-    if subject_id is not None:
-        entry["subjectId"] = subject_id
+    if person.subject_id:
+        entry["subjectId"] = person.subject_id
     return entry
 
 

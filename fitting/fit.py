@@ -22,20 +22,19 @@ from torch import Tensor
 
 from fitting.assets import BOOTSTRAP_REGRESSOR_PATH
 from fitting.body.model import BodyModel
+from fitting.config import EftConfig, SmplifyConfig
 from fitting.eft.batched import BatchedFineTuner
 from fitting.eft.core import (
-    EftConfig,
     EftResult,
     EftTarget,
     ExemplarFineTuner,
     eft_loss,
     joint_errors_px,
-    sanity_verdict,
 )
 from fitting.eft.inputs import make_target
 from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.regressor.hmr import LoadedCheckpoint, load_checkpoint
-from fitting.smplify.core import Initial, Smplify, SmplifyConfig, SmplifyResult
+from fitting.smplify.core import Initial, Smplify, SmplifyResult
 from fitting.smplify.prior import PosePrior
 
 T = TypeVar("T")
@@ -50,6 +49,8 @@ class FitOutcome(Protocol):
     joint_error_px: Tensor
     mean_error_px: float
     iterations: int
+    loss_before: float
+    loss_after: float
     seconds: float
 
 
@@ -123,7 +124,6 @@ def regress(
     for i, target in enumerate(targets):
         errors = joint_errors_px(projected[i], target.keypoints_2d, target.box).cpu()
         labelled = target.keypoints_2d[:, 2].cpu() > 0
-        ok, reason = sanity_verdict(initial.betas[i], loss_2d[i].item(), cfg.sanity)
         results.append(
             EftResult(
                 pose_rotmat=initial.pose_rotmat[i].cpu(),
@@ -136,8 +136,6 @@ def regress(
                 loss_before=loss[i].item(),
                 loss_after=loss[i].item(),
                 seconds=per_person,
-                sanity_ok=ok,
-                sanity_reason=reason,
                 config={**asdict(cfg), "max_iterations": 0},
                 checkpoint_sha256=regressor.checkpoint.sha256,
             )

@@ -2,34 +2,33 @@
 
 Reads each image once (a corrupt or missing image is an error naming the file, or, when asked,
 a recorded failure), builds the inputs the regressor expects, runs the chosen method, judges each
-fit with the sanity rule and returns EFT JSON entries (fitting.export), plus optional pictures.
+fit with the sanity rule and returns a typed PersonFit per person (the EFT JSON entry is made
+from it by fitting.export), plus optional pictures.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
 from fitting.body.model import BodyModel
+from fitting.config import EftConfig, Method, MethodConfig, SmplifyConfig, running_config
 from fitting.datasets.common import ImageError, SourcePerson
-from fitting.eft.core import EftConfig, eft_loss, sanity_verdict
-from fitting.export import eft_entry
+from fitting.eft.core import eft_loss, sanity_verdict
 from fitting.fit import FitOutcome, Regressor, eft, regress, smplify
 from fitting.geometry.camera import normalized_to_image, weak_perspective_project
 from fitting.joints import GT24_OFFSET
-from fitting.smplify.core import SmplifyConfig
+from fitting.results import ImageFailure, PersonFit
 from fitting.smplify.prior import PosePrior
 
-Method = Literal["eft", "regressor", "smplify"]
-__all__ = ["FitRun", "FitSettings", "ImageError", "fit_people", "read_image"]
+__all__ = ["FitRun", "FitSettings", "ImageError", "ImageFailure", "PersonFit", "fit_people", "read_image"]
 
 
 def read_image(path: Path) -> NDArray[np.uint8]:
@@ -54,23 +53,28 @@ class FitSettings:
     eft_batch: int = 1
     skip_bad_images: bool = False
 
+    @property
+    def config(self) -> MethodConfig:
+        """The options of the method that runs (the regressor alone runs no EFT update)."""
+        return running_config(self.method, self.smplify if self.method == "smplify" else self.eft)
+
 
 @dataclass
 class FitRun:
-    entries: list[dict[str, Any]]
-    failures: list[dict[str, Any]]  # {"imageName", "annotIds", "error"}
+    fits: list[PersonFit]
+    failures: list[ImageFailure]
     pictures: list[Path]
 
 
-def _finite(values: NDArray[np.floating]) -> list[float | None]:
-    return [None if math.isnan(v) else round(float(v), 3) for v in values]
+def _finite(values: NDArray[np.floating]) -> tuple[float | None, ...]:
+    return tuple(None if math.isnan(v) else round(float(v), 3) for v in values)
 
 
 ImageSource = Path | Callable[[str], NDArray[np.uint8]]
 
 
 def fit_people(
-    people: list[SourcePerson],
+    people: Sequence[SourcePerson],
     images: ImageSource,
     regressor: Regressor,
     body: BodyModel,
@@ -78,27 +82,33 @@ def fit_people(
     prior: PosePrior | None = None,
     pictures: Path | None = None,
     on_person: Callable[[], None] | None = None,
+    keys: Sequence[Hashable] | None = None,
 ) -> FitRun:
     """Fit ``people``; ``images`` is their folder or a function from image name to RGB pixels.
+    ``keys`` (one per person, default their annotation ids) come back on each PersonFit.
 
     All people's inputs are built first (each image read once), then the method runs over all
     of them together (batched EFT fits people of different images in one batch), then each
-    result is judged and turned into an EFT JSON entry, in the order of ``people``."""
+    result is judged by the sanity rule (here, once, for every method), in the order of
+    ``people``."""
+    if keys is None:
+        keys = [p.annotation_id for p in people]
+    if len(keys) != len(people):
+        raise ValueError(f"fit_people: {len(people)} people but {len(keys)} keys")
     run = FitRun([], [], [])
     load = images if callable(images) else (lambda name: read_image(Path(images) / name))
-    kept: list[SourcePerson] = []
+    kept: list[tuple[Hashable, SourcePerson]] = []
     targets = []
     pixels: dict[str, NDArray[np.uint8]] = {}
-    for image_name, group_iter in groupby(people, key=lambda p: p.image_name):
+    keyed = list(zip(keys, people, strict=True))
+    for image_name, group_iter in groupby(keyed, key=lambda kp: kp[1].image_name):
         group = list(group_iter)
         try:
             image = pixels[image_name] if image_name in pixels else load(image_name)
         except ImageError as exc:
             if not settings.skip_bad_images:
                 raise
-            run.failures.append(
-                {"imageName": image_name, "annotIds": [p.annotation_id for p in group], "error": str(exc)}
-            )
+            run.failures.append(ImageFailure(image_name, tuple(k for k, _ in group), str(exc)))
             for _ in group:
                 if on_person:
                     on_person()
@@ -106,7 +116,7 @@ def fit_people(
         if pictures is not None:
             pixels[image_name] = image
         kept += group
-        targets += [regressor.target(image, p.labels_gt24, p.box()) for p in group]
+        targets += [regressor.target(image, p.labels_gt24, p.box()) for _, p in group]
     if not targets:
         return run
     outcomes: list[FitOutcome]
@@ -129,34 +139,26 @@ def fit_people(
         projected = weak_perspective_project(out.joints_spin49, cams)
         keypoints = torch.stack([t.keypoints_2d for t in targets])
         _, loss_2d = eft_loss(projected, betas, cams, keypoints, settings.eft)
-    for i, (person, outcome) in enumerate(zip(kept, outcomes, strict=True)):
-        ok, reason = sanity_verdict(outcome.betas, loss_2d[i].item(), settings.eft.sanity)
-        fit = {
-            "method": settings.method,
-            "iterations": outcome.iterations,
-            "mean_error_px": round(outcome.mean_error_px, 3),
-            "joint_error_px_gt24": _finite(outcome.joint_error_px[GT24_OFFSET:].numpy()),
-            "keypoint_loss": loss_2d[i].item(),
-            "sanity_ok": ok,
-            "sanity_reason": reason,
-            "sanity_rule": settings.eft.sanity,
-            "seconds": round(outcome.seconds, 3),
-            "config": asdict(settings.smplify if settings.method == "smplify" else settings.eft),
-            "checkpoint_sha256": regressor.checkpoint.sha256,
-            "body_model": body.description,
-        }
-        if settings.method == "smplify":
-            fit["prior"] = getattr(outcome, "prior", "")
-        run.entries.append(
-            eft_entry(
-                pose_rotmat=outcome.pose_rotmat.numpy(),
-                betas=outcome.betas.numpy(),
-                cam_weak=outcome.cam_weak.numpy(),
-                box=person.box(),
-                labels_gt24=person.labels_gt24,
-                annotation_id=person.annotation_id,
-                image_name=person.image_name,
-                fit=fit,
+    for i, ((key, person), outcome) in enumerate(zip(kept, outcomes, strict=True)):
+        run.fits.append(
+            PersonFit(
+                key=key,
+                method=settings.method,
+                pose_rotmat=outcome.pose_rotmat.detach().cpu().double().numpy(),
+                betas=outcome.betas.detach().cpu().double().numpy(),
+                cam_weak=outcome.cam_weak.detach().cpu().double().numpy(),
+                joint_error_px=_finite(outcome.joint_error_px[GT24_OFFSET:].cpu().numpy()),
+                mean_error_px=float(outcome.mean_error_px),
+                iterations=int(outcome.iterations),
+                keypoint_loss=loss_2d[i].item(),
+                loss_before=float(outcome.loss_before),
+                loss_after=float(outcome.loss_after),
+                verdict=sanity_verdict(outcome.betas, loss_2d[i].item(), settings.eft.sanity),
+                seconds=float(outcome.seconds),
+                config=settings.config,
+                checkpoint_sha256=regressor.checkpoint.sha256,
+                body_model=body.description,
+                prior=str(getattr(outcome, "prior", "")) if settings.method == "smplify" else "",
             )
         )
         if pictures is not None:

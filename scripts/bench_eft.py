@@ -23,9 +23,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fitting.body.model import BodyModel
+from fitting.config import EftConfig
 from fitting.device import resolve_device
 from fitting.eft.batched import BatchedFineTuner, memory_per_person
-from fitting.eft.core import EftConfig, EftTarget, ExemplarFineTuner
+from fitting.eft.core import EftTarget, ExemplarFineTuner
 from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.geometry.rotations import axis_angle_to_rotmat
 from fitting.regressor.hmr import HMR

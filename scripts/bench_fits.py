@@ -55,7 +55,7 @@ def main() -> int:
     from webapp.datasets.services import dataset_create, dataset_import
     from webapp.fits.models import Fit, FitChunk
     from webapp.fits.renders import fit_renders_make
-    from webapp.fits.services import fit_chunk_run, fit_job_start
+    from webapp.fits.services import fit_chunk_run, fit_job_config, fit_job_start
 
     call_command("migrate", verbosity=0)
     folder = args.work / "imports" / "synth"
@@ -65,7 +65,8 @@ def main() -> int:
                                   source_location=str(folder), annotation_path="annotations.json",
                                   images_path="images", enqueue=False).pk
     )  # fmt: skip
-    config = {"max_iterations": args.iterations} if args.method != "smplify" else {}
+    options = {"max_iterations": args.iterations} if args.method != "smplify" else {}
+    config = fit_job_config(method=args.method, options=options)
     job = fit_job_start(dataset=dataset, method=args.method, filter_name="coco-all", config=config,
                         chunk_size=args.chunk, render=False, enqueue=False)  # fmt: skip
     times = []

@@ -18,14 +18,13 @@ from torch import Tensor
 from torch.func import functional_call, vmap
 
 from fitting.body.model import BodyModel
+from fitting.config import EftConfig
 from fitting.eft.core import (
-    EftConfig,
     EftResult,
     EftTarget,
     _trainable,
     eft_loss,
     joint_errors_px,
-    sanity_verdict,
 )
 from fitting.geometry.camera import weak_perspective_project
 from fitting.regressor.hmr import HMR
@@ -110,7 +109,6 @@ class BatchedFineTuner:
                 errors = joint_errors_px(projected[i].detach(), target.keypoints_2d, target.box)
                 mean_error = float(errors[labelled[i]].mean())
                 if mean_error < cfg.threshold_px or iterations >= cfg.max_iterations:
-                    ok, reason = sanity_verdict(betas[i].detach(), loss_2d[i].item(), cfg.sanity)
                     results[i] = EftResult(
                         pose_rotmat=pose[i].detach(),
                         betas=betas[i].detach(),
@@ -122,8 +120,6 @@ class BatchedFineTuner:
                         loss_before=loss_before[i].item(),
                         loss_after=per_person[i].item(),
                         seconds=0.0,
-                        sanity_ok=ok,
-                        sanity_reason=reason,
                         config=asdict(cfg),
                         checkpoint_sha256=self.checkpoint_sha256,
                     )

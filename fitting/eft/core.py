@@ -22,39 +22,21 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from fitting.body.model import BodyModel
+from fitting.config import EftConfig, SanityRule
 from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.joints import GT24_NAMES, GT24_OFFSET
 from fitting.regressor.hmr import HMR
-
-SanityRule = Literal["paper", "exporter"]
+from fitting.results import SanityVerdict
 
 _J = {name: GT24_OFFSET + GT24_NAMES.index(name) for name in GT24_NAMES}
 HIP_JOINTS = (_J["Right Hip"], _J["Left Hip"], _J["Pelvis (MPII)"])
 LEGS = ((_J["Right Knee"], _J["Right Ankle"]), (_J["Left Knee"], _J["Left Ankle"]))
-
-
-@dataclass(frozen=True)
-class EftConfig:
-    """Every EFT option; defaults are the paper's (section 3 and eft-method.md)."""
-
-    lr: float = 5e-6
-    max_iterations: int = 50  # the paper uses 100 for OCHuman
-    threshold_px: float = 3.0  # stop when the mean 2D error (original pixels) is below this
-    shape_weight: float = 0.001  # lambda
-    gamma: float = 0.0  # weight anchor |w - w*|^2 (the paper stops early instead)
-    keypoint_weight: float = 5.0
-    leg_weight: float = 0.005
-    camera_weight: float = 1.0
-    overall: float = 60.0
-    ignore_hips: bool = True
-    min_leg_length: float = 0.0089  # normalised crop units
-    sanity: SanityRule = "paper"
 
 
 @dataclass(frozen=True)
@@ -79,22 +61,20 @@ class EftResult:
     loss_before: float
     loss_after: float
     seconds: float
-    sanity_ok: bool
-    sanity_reason: str
     config: dict[str, Any] = field(default_factory=dict)
     checkpoint_sha256: str = ""
 
 
-def sanity_verdict(betas: Tensor, keypoint_loss: float, rule: SanityRule) -> tuple[bool, str]:
+def sanity_verdict(betas: Tensor, keypoint_loss: float, rule: SanityRule) -> SanityVerdict:
     """The paper's rule (reject if max |beta| > 5 or the 2D keypoint loss > 0.01) or the reference
     exporter's stricter one (> 3, > 0.0005)."""
     beta_limit, loss_limit = (5.0, 0.01) if rule == "paper" else (3.0, 0.0005)
     largest = float(betas.abs().max())
     if largest > beta_limit:
-        return False, f"max |beta| {largest:.2f} > {beta_limit}"
+        return SanityVerdict(False, f"max |beta| {largest:.2f} > {beta_limit}", rule)
     if keypoint_loss > loss_limit:
-        return False, f"2D keypoint loss {keypoint_loss:.5f} > {loss_limit}"
-    return True, "ok"
+        return SanityVerdict(False, f"2D keypoint loss {keypoint_loss:.5f} > {loss_limit}", rule)
+    return SanityVerdict(True, "ok", rule)
 
 
 def eft_loss(
@@ -189,7 +169,6 @@ class ExemplarFineTuner:
             optimizer.step()
             iterations += 1
         betas = pred.betas[0].detach()
-        ok, reason = sanity_verdict(betas, loss_2d.item(), cfg.sanity)
         # w+ is thrown away: the regressor is left as it was, for the next person and for others.
         self.model.load_state_dict(self._initial)
         return EftResult(
@@ -203,8 +182,6 @@ class ExemplarFineTuner:
             loss_before=loss_before,
             loss_after=total.item(),
             seconds=time.perf_counter() - started,
-            sanity_ok=ok,
-            sanity_reason=reason,
             config=asdict(cfg),
             checkpoint_sha256=self.checkpoint_sha256,
         )

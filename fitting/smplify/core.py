@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from fitting.body.model import BodyModel
+from fitting.config import SmplifyConfig
 from fitting.eft.core import EftTarget, joint_errors_px
 from fitting.geometry.camera import CROP_SIZE, spin_translation_to_weak, weak_to_spin_translation
 from fitting.geometry.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
@@ -34,26 +35,6 @@ from fitting.smplify.prior import PosePrior, angle_penalty, gmm_penalty
 _G = {name: GT24_OFFSET + GT24_NAMES.index(name) for name in GT24_NAMES}
 #: Stage 1's joints: GT-24 hips and shoulders, and OpenPose's (SPIN-49 indices 2, 5, 9, 12).
 TORSO_JOINTS = (2, 5, 9, 12, _G["Right Hip"], _G["Left Hip"], _G["Right Shoulder"], _G["Left Shoulder"])
-
-
-@dataclass(frozen=True)
-class SmplifyConfig:
-    """SPIN's SMPLify settings (its "gold standard" for the paper's Table 5)."""
-
-    lr: float = 1e-2
-    iterations: int = 100  # per stage
-    multistage: bool = True  # M: camera and orientation first, on the torso
-    priors: bool = True  # P: pose (GMM), angle and shape priors
-    focal_length: float = 5000.0
-    sigma: float = 100.0  # GMoF scale, crop pixels
-    pose_prior_weight: float = 4.78
-    angle_prior_weight: float = 15.2
-    shape_prior_weight: float = 5.0
-    depth_weight: float = 100.0
-
-    @property
-    def variant(self) -> str:
-        return ("M+" if self.multistage else "") + "D" + ("+P" if self.priors else "")
 
 
 @dataclass(frozen=True)

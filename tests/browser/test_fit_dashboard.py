@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.base_user import AbstractBaseUser
 from playwright.sync_api import Page, expect
 
+from fitting.config import EftConfig
 from fitting.synth.generate import SynthConfig, generate
 from tests.browser.test_pages import SHOTS
 from tests.conftest import STAFF_PASSWORD
@@ -32,7 +33,7 @@ def test_progress_reaches_100_percent_live(
     dataset = dataset_import(dataset_id=dataset_create(
         name="synth", source_format="coco", source_kind="server", source_location=str(folder),
         annotation_path="annotations.json", images_path="images", enqueue=False).pk)  # fmt: skip
-    job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 1}, chunk_size=1,
+    job = fit_job_start(dataset=dataset, filter_name="all", config=EftConfig(max_iterations=1), chunk_size=1,
                         render=False, enqueue=False)  # fmt: skip
 
     page.goto(f"{live_server}/staff/jobs/{job.pk}/")

@@ -10,7 +10,7 @@ import pytest
 
 from fitting.__main__ import _train_config, build_parser
 from fitting.assets import BOOTSTRAP_REGRESSOR_PATH, DATA_DIR, POSE_PRIOR_PATH, work_dir
-from fitting.eft.core import EftConfig
+from fitting.config import EftConfig
 from fitting.pipeline import FitSettings
 from fitting.smplify.prior import SHIPPED_PRIOR_PATH
 from fitting.train.bootstrap import BootstrapConfig

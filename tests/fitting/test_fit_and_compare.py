@@ -12,10 +12,9 @@ import torch
 from fitting.__main__ import main
 from fitting.body.model import BodyModel
 from fitting.compare import Row, check_claims, default_methods, load_cases, run_comparison, write_report
-from fitting.eft.core import EftConfig
+from fitting.config import EftConfig, SmplifyConfig
 from fitting.fit import Regressor, eft, regress, smplify
 from fitting.regressor.hmr import HMR, save_checkpoint
-from fitting.smplify.core import SmplifyConfig
 from fitting.smplify.prior import PosePrior
 
 

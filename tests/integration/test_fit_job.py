@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fitting.config import EftConfig
 from tests.support.worker import wait_for
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob, Render
@@ -18,7 +19,7 @@ pytestmark = [
 
 def test_worker_fits_a_job(real_worker: str, synthetic_dataset: Dataset) -> None:
     dataset = synthetic_dataset
-    job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 3}, chunk_size=2)
+    job = fit_job_start(dataset=dataset, filter_name="all", config=EftConfig(max_iterations=3), chunk_size=2)
     wait_for(lambda: FitJob.objects.get(pk=job.pk).status == FitJob.Status.DONE, timeout=180)
     job.refresh_from_db()
     assert job.people_done == job.people_total > 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from fitting.config import EftConfig
 from tests.support.worker import celery_worker_process, wait_for
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitChunk, FitJob
@@ -32,7 +33,7 @@ def test_job_survives_a_killed_worker(
 
     # Slow enough to be killed mid-way: every person runs 40 updates (no early stop).
     dataset = synthetic_dataset
-    slow = {"max_iterations": 40, "threshold_px": 0.0}
+    slow = EftConfig(max_iterations=40, threshold_px=0.0)
     job = fit_job_start(
         dataset=dataset, filter_name="all", chunk_size=100, config=slow, render=False, enqueue=False
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from django.db.models import QuerySet
 
+from fitting.datasets.common import SourcePerson
+from fitting.geometry.camera import CropBox
 from webapp.datasets.models import Dataset, Image, Person
 
 FILTER_LABELS = {
@@ -59,12 +62,25 @@ def image_pixels(image: Image) -> Any:
     return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
 
 
-def person_box(person: Person) -> Any:
+def source_person(person: Person) -> SourcePerson:
+    """A stored person as the dataset gave it (``fitting``'s own type): the dataset's annotation
+    id, never the row's primary key."""
+    return SourcePerson(
+        annotation_id=person.source_annotation_id,
+        image_name=person.image.name,
+        layout=person.layout,
+        keypoints=np.asarray(person.keypoints_raw, dtype=np.float64),
+        labels_gt24=np.asarray(person.keypoints_gt24, dtype=np.float64),
+        bbox=(float(person.bbox[0]), float(person.bbox[1]), float(person.bbox[2]), float(person.bbox[3]))
+        if person.bbox
+        else None,
+        subject_id=person.subject_id,
+        image_size=(person.image.width, person.image.height),
+    )
+
+
+def person_box(person: Person) -> CropBox:
     """EFT's crop box of a person: from the annotated box, else around the labelled keypoints."""
-    import numpy as np
-
-    from fitting.geometry.camera import CropBox
-
     if person.bbox:
         return CropBox.from_bbox(*person.bbox)
     return CropBox.from_keypoints(np.asarray(person.keypoints_gt24, dtype=np.float64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from fitting.config import MethodConfig, method_config
 from webapp.datasets.models import Dataset, Person
 
 
@@ -41,6 +42,10 @@ class FitJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk}: {self.method} on {self.dataset.name} ({self.status})"
+
+    def method_config(self) -> MethodConfig:
+        """The stored options as the method's dataclass (validated when the job was started)."""
+        return method_config(self.method, self.config)
 
 
 class FitChunk(models.Model):
@@ -81,12 +86,17 @@ class Fit(models.Model):
     joint_error_px = models.JSONField(help_text="GT-24 2D error per joint in image pixels (null: unlabelled)")
     mean_error_px = models.FloatField()
     iterations = models.PositiveIntegerField()
-    keypoint_loss = models.FloatField()
+    keypoint_loss = models.FloatField(help_text="2D keypoint loss of the final parameters (sanity rule)")
+    loss_before = models.FloatField(default=0.0)
+    loss_after = models.FloatField(default=0.0)
     max_abs_beta = models.FloatField()
     sanity_ok = models.BooleanField()
     sanity_reason = models.CharField(max_length=200)
+    sanity_rule = models.CharField(max_length=16, default="paper")
     seconds = models.FloatField()
-    details = models.JSONField(default=dict, help_text="config, checkpoint hash, body model, prior")
+    checkpoint_sha256 = models.CharField(max_length=64, blank=True, help_text="the regressor that made it")
+    body_model = models.CharField(max_length=500, blank=True)
+    prior = models.CharField(max_length=200, blank=True, help_text="SMPLify's pose prior")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,10 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from fitting.config import running_config
+from fitting.export import eft_entry
+from fitting.results import PersonFit, SanityVerdict
+from webapp.datasets.selectors import source_person
 from webapp.fits.models import Fit, FitJob, Render
 
 
@@ -30,6 +34,38 @@ def job_progress(job: FitJob) -> dict[str, Any]:
         "elapsed_s": round(elapsed, 1),
         "devices": sorted({d for d in job.chunks.values_list("device", flat=True) if d}),
     }
+
+
+def person_fit(fit: Fit) -> PersonFit:
+    """A stored fit as ``fitting``'s own result (the inverse of services.fit_row); its key is the
+    Person's id."""
+    import numpy as np
+
+    job = fit.job
+    return PersonFit(
+        key=fit.person_id,
+        method=job.method,  # type: ignore[arg-type]  # FitJob.Method holds exactly fitting's names
+        pose_rotmat=np.asarray(fit.pose_rotmat, dtype=np.float64),
+        betas=np.asarray(fit.betas, dtype=np.float64),
+        cam_weak=np.asarray(fit.cam_weak, dtype=np.float64),
+        joint_error_px=tuple(fit.joint_error_px),
+        mean_error_px=fit.mean_error_px,
+        iterations=fit.iterations,
+        keypoint_loss=fit.keypoint_loss,
+        loss_before=fit.loss_before,
+        loss_after=fit.loss_after,
+        verdict=SanityVerdict(fit.sanity_ok, fit.sanity_reason, fit.sanity_rule),  # type: ignore[arg-type]
+        seconds=fit.seconds,
+        config=running_config(job.method, job.method_config()),
+        checkpoint_sha256=fit.checkpoint_sha256,
+        body_model=fit.body_model,
+        prior=fit.prior,
+    )
+
+
+def fit_eft_entry(fit: Fit) -> dict[str, Any]:
+    """The EFT JSON entry of a stored fit, with the dataset's own annotation id."""
+    return eft_entry(person_fit(fit), source_person(fit.person))
 
 
 def job_list() -> QuerySet[FitJob]:

@@ -9,16 +9,20 @@ that runs twice (a redelivery after a worker died) from writing anything twice.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, fields
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from fitting.config import Method, MethodConfig, SmplifyConfig, config_class, method_config
 from webapp.datasets.models import Dataset, Person
 from webapp.fits.models import Fit, FitChunk, FitJob
+
+if TYPE_CHECKING:
+    from fitting.results import ImageFailure, PersonFit
 
 FILTER_FIELDS: dict[str, dict[str, Any]] = {
     "all": {"labelled__gt": 0},
@@ -27,18 +31,12 @@ FILTER_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
-def _config(method: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
-    from fitting.eft.core import EftConfig
-    from fitting.smplify.core import SmplifyConfig
-
-    kind = SmplifyConfig if method == FitJob.Method.SMPLIFY else EftConfig
-    known = {f.name for f in fields(kind)}
-    unknown = sorted(set(overrides or {}) - known)
-    if unknown:
-        raise ValidationError({"config": f"unknown option(s) {unknown}; {kind.__name__} has {sorted(known)}"})
+def fit_job_config(*, method: str, options: dict[str, Any] | None = None) -> MethodConfig:
+    """The method's options dataclass from a form's or a request's values (the one validation);
+    a bad name or value is a ValidationError on ``config`` that says which."""
     try:
-        return asdict(kind(**(overrides or {})))
-    except (TypeError, ValueError) as exc:
+        return method_config(method, options)
+    except ValueError as exc:
         raise ValidationError({"config": str(exc)}) from exc
 
 
@@ -60,7 +58,7 @@ def fit_job_start(
     method: str = FitJob.Method.EFT,
     filter_name: str = "coco-all",
     split: str = "",
-    config: dict[str, Any] | None = None,
+    config: MethodConfig | None = None,
     chunk_size: int = 32,
     checkpoint: str = "",
     body_model: str = "",
@@ -68,11 +66,18 @@ def fit_job_start(
     enqueue: bool = True,
 ) -> FitJob:
     """A new job over the dataset's people (by filter and split), cut into chunks that are
-    enqueued on the ``gpu`` queue once this transaction commits."""
+    enqueued on the ``gpu`` queue once this transaction commits. ``config`` is the method's
+    options dataclass (validated when it was made: ``fitting.config.method_config``); None is
+    the method's defaults."""
     if dataset.status != Dataset.Status.READY:
         raise ValidationError({"dataset": f"dataset {dataset.name} is {dataset.status}, not ready"})
     if method not in FitJob.Method.values:
         raise ValidationError({"method": f"unknown method {method!r}; choose from {FitJob.Method.values}"})
+    options = config if config is not None else config_class(method)()
+    if not isinstance(options, config_class(method)):
+        raise ValidationError(
+            {"config": f"method {method} takes {config_class(method).__name__}, not {type(options).__name__}"}
+        )
     if not 1 <= chunk_size <= 4096:
         raise ValidationError({"chunk_size": "must be between 1 and 4096"})
     ids = list(job_people(dataset, filter_name, split).values_list("id", flat=True))
@@ -81,7 +86,7 @@ def fit_job_start(
             {"filter": f"no person of {dataset.name} passes {filter_name} (split {split or 'any'})"}
         )
     job = FitJob.objects.create(
-        dataset=dataset, method=method, filter=filter_name, split=split, config=_config(method, config),
+        dataset=dataset, method=method, filter=filter_name, split=split, config=asdict(options),
         chunk_size=chunk_size, checkpoint=checkpoint, body_model=body_model, people_total=len(ids),
         render=render,
     )  # fmt: skip
@@ -97,16 +102,14 @@ def fit_job_start(
 def _settings(job: FitJob, device: str = "cpu", people: int = 1) -> Any:
     """The pipeline settings of a job; on a GPU a chunk's people run as one EFT batch (on a
     2-core CPU batching is slower, docs/EFT.md)."""
-    from fitting.eft.core import EftConfig
     from fitting.pipeline import FitSettings
-    from fitting.smplify.core import SmplifyConfig
 
-    if job.method == FitJob.Method.SMPLIFY:
-        return FitSettings(method="smplify", smplify=SmplifyConfig(**job.config), skip_bad_images=True)
-    if job.method == FitJob.Method.REGRESSOR:
-        return FitSettings(method="regressor", eft=EftConfig(**job.config), skip_bad_images=True)
-    batch = max(people, 1) if device.startswith("cuda") else 1
-    return FitSettings(method="eft", eft=EftConfig(**job.config), eft_batch=batch, skip_bad_images=True)
+    config = job.method_config()
+    if isinstance(config, SmplifyConfig):
+        return FitSettings(method="smplify", smplify=config, skip_bad_images=True)
+    batch = max(people, 1) if device.startswith("cuda") and job.method == FitJob.Method.EFT else 1
+    method: Method = "regressor" if job.method == FitJob.Method.REGRESSOR else "eft"
+    return FitSettings(method=method, eft=config, eft_batch=batch, skip_bad_images=True)
 
 
 def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
@@ -142,19 +145,41 @@ def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
         raise
     FitChunk.objects.filter(pk=chunk.pk).update(
         status=FitChunk.Status.DONE, seconds=time.perf_counter() - started,
-        error="; ".join(f["error"] for f in failed)[:5000],
+        error="; ".join(f.error for f in failed)[:5000],
     )  # fmt: skip
     _finish_if_complete(job.pk)
     chunk.refresh_from_db()
     return chunk
 
 
-def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
-    import numpy as np
+def fit_row(*, job: FitJob, fit: PersonFit) -> Fit:
+    """The Fit row of a pipeline result, field by field (``fit.key`` is the Person's id)."""
+    return Fit(
+        job=job,
+        person_id=int(str(fit.key)),
+        pose_rotmat=fit.pose_rotmat.tolist(),
+        betas=fit.betas.tolist(),
+        cam_weak=fit.cam_weak.tolist(),
+        joint_error_px=list(fit.joint_error_px),
+        mean_error_px=round(fit.mean_error_px, 3),
+        iterations=fit.iterations,
+        keypoint_loss=fit.keypoint_loss,
+        loss_before=fit.loss_before,
+        loss_after=fit.loss_after,
+        max_abs_beta=fit.max_abs_beta,
+        sanity_ok=fit.verdict.ok,
+        sanity_reason=fit.verdict.reason,
+        sanity_rule=fit.verdict.rule,
+        seconds=round(fit.seconds, 3),
+        checkpoint_sha256=fit.checkpoint_sha256,
+        body_model=fit.body_model[:500],
+        prior=fit.prior[:200],
+    )
 
-    from fitting.datasets.common import SourcePerson
+
+def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[ImageFailure]]:
     from fitting.pipeline import fit_people
-    from webapp.datasets.selectors import image_pixels
+    from webapp.datasets.selectors import image_pixels, source_person
     from webapp.fits.engine import engine_for
 
     done = set(
@@ -167,46 +192,17 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[dict[str, Any]]]:
     def load(name: str) -> Any:
         return image_pixels(images[name])
 
-    people = [
-        SourcePerson(annotation_id=str(p.pk), image_name=p.image.name, layout=p.layout,
-                     keypoints=np.asarray(p.keypoints_raw, dtype=np.float64),
-                     labels_gt24=np.asarray(p.keypoints_gt24, dtype=np.float64),
-                     bbox=tuple(p.bbox) if p.bbox else None)
-        for p in rows
-    ]  # fmt: skip
     engine = engine_for(job.checkpoint, job.body_model)
     FitChunk.objects.filter(pk=chunk.pk).update(device=engine.device)
-    settings_ = _settings(job, engine.device, len(people))
-    run = fit_people(people, load, engine.regressor, engine.body, settings_, engine.prior)
-    fits = []
-    for entry in run.entries:
-        fit = entry["fit"]
-        betas = entry["parm_shape"]
-        fits.append(
-            Fit(
-                job=job,
-                person_id=int(entry["annotId"]),
-                pose_rotmat=entry["parm_pose"],
-                betas=betas,
-                cam_weak=entry["parm_cam"],
-                joint_error_px=fit["joint_error_px_gt24"],
-                mean_error_px=fit["mean_error_px"],
-                iterations=fit["iterations"],
-                keypoint_loss=fit["keypoint_loss"],
-                max_abs_beta=max(abs(b) for b in betas),
-                sanity_ok=fit["sanity_ok"],
-                sanity_reason=fit["sanity_reason"],
-                seconds=fit["seconds"],
-                details={
-                    k: fit[k]
-                    for k in ("config", "checkpoint_sha256", "body_model", "sanity_rule", "prior")
-                    if k in fit
-                },
-            )
-        )
+    settings_ = _settings(job, engine.device, len(rows))
+    run = fit_people(
+        [source_person(p) for p in rows], load, engine.regressor, engine.body, settings_, engine.prior,
+        keys=[p.pk for p in rows],
+    )  # fmt: skip
+    fits = [fit_row(job=job, fit=fit) for fit in run.fits]
     with transaction.atomic():
         Fit.objects.bulk_create(fits, ignore_conflicts=True)
-        failed_people = sum(len(f["annotIds"]) for f in run.failures)
+        failed_people = sum(len(f.keys) for f in run.failures)
         FitJob.objects.filter(pk=job.pk).update(
             people_done=Fit.objects.filter(job=job).count(), people_failed=F("people_failed") + failed_people
         )

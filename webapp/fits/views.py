@@ -10,10 +10,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from fitting.config import EftConfig, default_of
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob
 from webapp.fits.selectors import job_fits, job_list, job_plot_png, job_progress, render_urls
-from webapp.fits.services import fit_job_cancel, fit_job_retry_failed, fit_job_start
+from webapp.fits.services import fit_job_cancel, fit_job_config, fit_job_retry_failed, fit_job_start
 
 
 class FitJobForm(forms.Form):
@@ -29,8 +30,9 @@ class FitJobForm(forms.Form):
     )
     split = forms.CharField(max_length=32, required=False)
     max_iterations = forms.IntegerField(
-        initial=50, min_value=0, max_value=1000, help_text="EFT (OCHuman: 100)"
-    )
+        initial=default_of(EftConfig, "max_iterations"), min_value=0, max_value=1000,
+        help_text="EFT (OCHuman: 100)",
+    )  # fmt: skip
     chunk_size = forms.IntegerField(initial=32, min_value=1, max_value=4096)
 
 
@@ -39,11 +41,14 @@ def job_list_page(request: HttpRequest) -> HttpResponse:
     form = FitJobForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        config = {"max_iterations": data["max_iterations"]} if data["method"] != FitJob.Method.SMPLIFY else {}
+        options = (
+            {"max_iterations": data["max_iterations"]} if data["method"] != FitJob.Method.SMPLIFY else {}
+        )
         try:
             job = fit_job_start(
                 dataset=data["dataset"], method=data["method"], filter_name=data["filter_name"],
-                split=data["split"], config=config, chunk_size=data["chunk_size"],
+                split=data["split"], config=fit_job_config(method=data["method"], options=options),
+                chunk_size=data["chunk_size"],
             )  # fmt: skip
         except ValidationError as exc:
             for error in exc.messages:

@@ -9,10 +9,12 @@ from PIL import Image
 
 from fitting.assets import BOOTSTRAP_REGRESSOR_PATH
 from fitting.body.model import BodyModel
-from fitting.eft.core import EftConfig, EftTarget, ExemplarFineTuner, sanity_verdict
+from fitting.config import EftConfig
+from fitting.eft.core import EftTarget, ExemplarFineTuner, sanity_verdict
 from fitting.eft.inputs import make_target
 from fitting.geometry.camera import CropBox
 from fitting.regressor.hmr import load_checkpoint
+from fitting.results import SanityVerdict
 from fitting.synth.generate import SynthConfig, generate
 from fitting.train.data import load_synthetic
 
@@ -79,13 +81,14 @@ def test_stops_as_soon_as_the_threshold_is_met(tuner: ExemplarFineTuner, targets
 
 def test_sanity_rules() -> None:
     small = torch.zeros(10)
-    assert sanity_verdict(small, 0.001, "paper") == (True, "ok")
-    ok, reason = sanity_verdict(small, 0.001, "exporter")
-    assert not ok
-    assert "0.0005" in reason
+    assert sanity_verdict(small, 0.001, "paper") == SanityVerdict(True, "ok", "paper")
+    assert sanity_verdict(small, 0.001, "exporter") == SanityVerdict(
+        False, "2D keypoint loss 0.00100 > 0.0005", "exporter"
+    )
     big = torch.zeros(10)
     big[3] = -5.5
-    assert not sanity_verdict(big, 0.0, "paper")[0]
+    assert sanity_verdict(big, 0.0, "paper") == SanityVerdict(False, "max |beta| 5.50 > 5.0", "paper")
+    assert sanity_verdict(big / 5.5 * 4, 0.0, "exporter").reason == "max |beta| 4.00 > 3.0"
 
 
 def test_needs_a_labelled_keypoint(tuner: ExemplarFineTuner, targets: list[EftTarget]) -> None:

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from fitting.body.model import BodyModel
+from fitting.config import SmplifyConfig
 from fitting.eft.core import EftTarget
 from fitting.geometry.camera import CropBox, weak_to_spin_translation
 from fitting.geometry.rotations import axis_angle_to_rotmat
 from fitting.joints import GT24_OFFSET
-from fitting.smplify.core import Initial, Smplify, SmplifyConfig, gmof, project_crop_px
+from fitting.smplify.core import Initial, Smplify, gmof, project_crop_px
 from fitting.smplify.prior import PosePrior
 from fitting.synth.poses import sample_poses
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 
+from fitting.config import EftConfig, SmplifyConfig
 from webapp.datasets.models import Dataset
 from webapp.fits.engine import loads_so_far
 from webapp.fits.models import Fit, FitChunk, FitJob
-from webapp.fits.services import fit_chunk_run, fit_job_cancel, fit_job_start
+from webapp.fits.services import fit_chunk_run, fit_job_cancel, fit_job_config, fit_job_start
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def test_job_fits_every_person_once(dataset: Dataset, django_capture_on_commit_c
     before = loads_so_far()
     with django_capture_on_commit_callbacks(execute=True):
         job = fit_job_start(
-            dataset=dataset, filter_name="all", config={"max_iterations": 2}, chunk_size=2, render=False
+            dataset=dataset, filter_name="all", config=EftConfig(max_iterations=2), chunk_size=2, render=False
         )
     job.refresh_from_db()
     assert job.status == FitJob.Status.DONE
@@ -32,7 +33,9 @@ def test_job_fits_every_person_once(dataset: Dataset, django_capture_on_commit_c
     assert len(fits) == job.people_total
     assert np.asarray(fits[0].pose_rotmat).shape == (24, 3, 3)
     assert all(f.iterations <= 2 for f in fits)
-    assert fits[0].details["config"]["max_iterations"] == 2
+    assert job.method_config() == EftConfig(max_iterations=2)
+    assert {f.sanity_rule for f in fits} == {"paper"}
+    assert all(len(f.checkpoint_sha256) == 64 for f in fits)
     assert len(fits[0].joint_error_px) == 24
     assert loads_so_far() - before <= 1  # the engine is loaded once per process, not per chunk
 
@@ -54,18 +57,22 @@ def test_regressor_and_smplify_jobs(dataset: Dataset, django_capture_on_commit_c
             dataset=dataset, method="regressor", filter_name="all", chunk_size=8, render=False
         )
         smplify = fit_job_start(
-            dataset=dataset, method="smplify", filter_name="all", config={"iterations": 2}
+            dataset=dataset, method="smplify", filter_name="all", config=SmplifyConfig(iterations=2)
         )
     assert set(Fit.objects.filter(job=regressor).values_list("iterations", flat=True)) == {0}
     smplify_fits = Fit.objects.filter(job=smplify)
     assert smplify_fits.count() == smplify.people_total
     assert all(f.iterations == 4 for f in smplify_fits)
-    assert all(f.details["prior"].startswith("pose_prior_gmm8.npz") for f in smplify_fits)
+    assert all(f.prior.startswith("pose_prior_gmm8.npz") for f in smplify_fits)
 
 
 def test_bad_job_requests(dataset: Dataset) -> None:
-    with pytest.raises(ValidationError, match="unknown option"):
-        fit_job_start(dataset=dataset, config={"max_iters": 3}, enqueue=False)
+    with pytest.raises(ValidationError, match=r"unknown option\(s\) \['max_iters'\]"):
+        fit_job_config(method="eft", options={"max_iters": 3})
+    with pytest.raises(ValidationError, match="max_iterations must be zero or more, got -1"):
+        fit_job_config(method="eft", options={"max_iterations": -1})
+    with pytest.raises(ValidationError, match="method smplify takes SmplifyConfig, not EftConfig"):
+        fit_job_start(dataset=dataset, method="smplify", config=EftConfig(), enqueue=False)
     with pytest.raises(ValidationError, match="no person of synth passes"):
         fit_job_start(dataset=dataset, split="test", enqueue=False)
     with pytest.raises(ValidationError, match="unknown method"):
@@ -98,7 +105,7 @@ def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
     settings.FIT_CHUNK_STALE_SECONDS = 60
     settings.FIT_CHUNK_MAX_ATTEMPTS = 2
     job = fit_job_start(
-        dataset=dataset, filter_name="all", chunk_size=2, config={"max_iterations": 1}, enqueue=False
+        dataset=dataset, filter_name="all", chunk_size=2, config=EftConfig(max_iterations=1), enqueue=False
     )
     lost, hopeless, fresh = list(FitChunk.objects.filter(job=job))[:3]
     old = timezone.now() - timedelta(minutes=5)
@@ -135,7 +142,7 @@ def test_out_of_memory_splits_the_chunk(
     monkeypatch.setattr(services, "_run", tight_memory)
     with django_capture_on_commit_callbacks(execute=True):
         job = fit_job_start(
-            dataset=dataset, filter_name="all", chunk_size=4, config={"max_iterations": 1}, render=False
+            dataset=dataset, filter_name="all", chunk_size=4, config=EftConfig(max_iterations=1), render=False
         )
     job.refresh_from_db()
     assert job.status == FitJob.Status.DONE
@@ -155,7 +162,11 @@ def test_retry_failed_chunks(
     monkeypatch.setattr(services, "_run", lambda job, chunk: (_ for _ in ()).throw(RuntimeError("disk full")))
     with pytest.raises(RuntimeError, match="disk full"), django_capture_on_commit_callbacks(execute=True):
         fit_job_start(
-            dataset=dataset, filter_name="all", chunk_size=100, config={"max_iterations": 1}, render=False
+            dataset=dataset,
+            filter_name="all",
+            chunk_size=100,
+            config=EftConfig(max_iterations=1),
+            render=False,
         )
     job = FitJob.objects.get(dataset=dataset)
     assert job.status == FitJob.Status.DONE
@@ -177,7 +188,9 @@ def test_fits_are_rendered_after_their_chunk(
     from webapp.fits.renders import fit_renders_make
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 1}, chunk_size=3)
+        job = fit_job_start(
+            dataset=dataset, filter_name="all", config=EftConfig(max_iterations=1), chunk_size=3
+        )
     job.refresh_from_db()
     renders = Render.objects.filter(fit__job=job)
     assert renders.count() == 2 * job.people_total == job.renders_done
@@ -195,3 +208,56 @@ def test_fits_are_rendered_after_their_chunk(
     # Running the render task again makes nothing new.
     assert fit_renders_make(fit_ids=list(Fit.objects.filter(job=job).values_list("id", flat=True))) == 0
     assert Render.objects.filter(fit__job=job).count() == 2 * job.people_total
+
+
+def test_exported_entries_carry_the_source_annotation_ids(
+    tmp_path: Path, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The web path's EFT JSON entry names the dataset's own annotation id, never a row's key."""
+    import json
+
+    from fitting.joints import GT24_NAMES, GT24_OFFSET
+    from fitting.synth.generate import SynthConfig, generate
+    from webapp.datasets.services import dataset_create, dataset_import
+    from webapp.fits.selectors import fit_eft_entry
+
+    settings.DATASET_IMPORT_ROOTS = [tmp_path / "imports"]
+    settings.DATASET_WORK_DIR = tmp_path / "work"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    folder = tmp_path / "imports" / "ids"
+    generate(SynthConfig(people=4, seed=3, width=160, height=160), folder, progress=False)
+    annotations = json.loads((folder / "annotations.json").read_text())
+    for annotation in annotations["annotations"]:
+        annotation["id"] = 700_000 + 3 * annotation["id"]  # far from any primary key
+    (folder / "annotations.json").write_text(json.dumps(annotations))
+    names = {image["id"]: image["file_name"] for image in annotations["images"]}
+    source = {a["id"]: (names[a["image_id"]], a["keypoints"]) for a in annotations["annotations"]}
+
+    dataset = dataset_import(
+        dataset_id=dataset_create(
+            name="ids",
+            source_format="coco",
+            source_kind="server",
+            source_location=str(folder),
+            annotation_path="annotations.json",
+            images_path="images",
+            enqueue=False,
+        ).pk
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fit_job_start(dataset=dataset, method="regressor", filter_name="all", render=False)
+    entries = [
+        fit_eft_entry(fit) for fit in Fit.objects.filter(job=job).select_related("job", "person__image")
+    ]
+    assert sorted(e["annotId"] for e in entries) == sorted(source)
+    for entry in entries:
+        image_name, keypoints = source[entry["annotId"]]
+        assert entry["imageName"] == image_name
+        labelled = np.asarray(keypoints, dtype=float).reshape(17, 3)
+        assert entry["fit"]["method"] == "regressor"
+        assert entry["fit"]["config"]["max_iterations"] == 0
+        assert len(entry["parm_pose"]) == 24
+        # The entry's labels are the file's: COCO's nose is GT-24's "Nose".
+        nose = entry["gt_keypoint_2d"][GT24_OFFSET + GT24_NAMES.index("Nose")]
+        if labelled[0, 2] > 0:
+            assert nose[:2] == pytest.approx(labelled[0, :2])

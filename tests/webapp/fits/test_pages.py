@@ -10,6 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.test import Client
 from PIL import Image
 
+from fitting.config import EftConfig
 from tests.conftest import STAFF_PASSWORD
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob
@@ -85,7 +86,9 @@ def test_pair_render_shows_two_fits(dataset: Dataset, django_capture_on_commit_c
 
     with django_capture_on_commit_callbacks(execute=True):
         regressor = fit_job_start(dataset=dataset, method="regressor", filter_name="all", render=False)
-        tuned = fit_job_start(dataset=dataset, filter_name="all", config={"max_iterations": 3}, render=False)
+        tuned = fit_job_start(
+            dataset=dataset, filter_name="all", config=EftConfig(max_iterations=3), render=False
+        )
     a = Fit.objects.filter(job=regressor).order_by("person_id").first()
     b = Fit.objects.filter(job=tuned, person_id=a.person_id).first() if a else None
     assert a is not None
