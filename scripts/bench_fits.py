@@ -54,7 +54,7 @@ def main() -> int:
     from fitting.synth.generate import SynthConfig, generate
     from webapp.datasets.services import dataset_create, dataset_import
     from webapp.fits.models import Fit, FitChunk
-    from webapp.fits.renders import fit_renders_make
+    from webapp.fits.renders import fit_renders_make, renders_request
     from webapp.fits.services import fit_chunk_run, fit_job_config, fit_job_start
 
     call_command("migrate", verbosity=0)
@@ -79,7 +79,8 @@ def main() -> int:
     steady = sum(t for t, _ in times[1:])
     steady_people = sum(n for _, n in times[1:])
     started = time.perf_counter()
-    renders = fit_renders_make(fit_ids=list(Fit.objects.filter(job=job).values_list("id", flat=True)))
+    fit_ids = list(Fit.objects.filter(job=job).values_list("id", flat=True))
+    renders = fit_renders_make(render_ids=renders_request(job=job, fit_ids=fit_ids, enqueue=False))
     render_seconds = time.perf_counter() - started
     from fitting.render.backend import detect_backend
 

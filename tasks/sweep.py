@@ -1,12 +1,18 @@
-"""Periodic housekeeping (beat schedule): chunks whose worker was lost are queued again."""
+"""Periodic housekeeping (beat schedule): work whose worker was lost is queued again or failed."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from webapp.fits.services import fit_chunks_sweep
+from webapp.core.taskstate import sweep_stale_work
+from webapp.datasets.services import DATASET_IMPORT_WORK
+from webapp.fits.renders import RENDER_WORK
+from webapp.fits.services import FIT_CHUNK_WORK
+
+#: Every kind of claimed work, in the order the sweeper visits them.
+SWEPT = (DATASET_IMPORT_WORK, FIT_CHUNK_WORK, RENDER_WORK)
 
 
-@shared_task(name="tasks.sweep.fit_chunks_sweep", ignore_result=True)
-def fit_chunks_sweep_task() -> dict[str, int]:
-    return fit_chunks_sweep()
+@shared_task(name="tasks.sweep.sweep_stale_work", ignore_result=True)
+def sweep_stale_work_task() -> dict[str, dict[str, int]]:
+    return sweep_stale_work(SWEPT)

@@ -194,7 +194,7 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_QUEUES = env_list("CELERY_WORKER_QUEUES", "celery,gpu,render")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tasks.core.worker_heartbeat", "schedule": 60.0},
-    "fit-chunk-sweeper": {"task": "tasks.sweep.fit_chunks_sweep", "schedule": 60.0},
+    "stale-work-sweeper": {"task": "tasks.sweep.sweep_stale_work", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -204,7 +204,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 EFT_BODY_MODEL_PATH = env_path("EFT_BODY_MODEL_PATH")  # None: the open body shipped in fitting/
 EFT_J_REGRESSOR_EXTRA_PATH = env_path("EFT_J_REGRESSOR_EXTRA_PATH")
 EFT_REGRESSOR_CHECKPOINT = env_path("EFT_REGRESSOR_CHECKPOINT")
-EFT_SMPL_MEAN_PARAMS = env_path("EFT_SMPL_MEAN_PARAMS")
 EFT_TORCH_DEVICE = env_str("EFT_TORCH_DEVICE", "auto")
 EFT_RENDER_BACKENDS = env_list("EFT_RENDER_BACKENDS", "egl,osmesa")
 HEALTH_PROBE_TTL = env_float("HEALTH_PROBE_TTL", 300.0)
@@ -221,11 +220,12 @@ DATASET_ZIP_MAX_ENTRIES = env_int("DATASET_ZIP_MAX_ENTRIES", 500_000)
 DATASET_ZIP_MAX_BYTES = env_int("DATASET_ZIP_MAX_BYTES", 200 * 1024**3)
 DATASET_ZIP_MAX_RATIO = env_float("DATASET_ZIP_MAX_RATIO", 200.0)
 
-# --- fit jobs -----------------------------------------------------------------------------
-# A chunk RUNNING longer than this is taken to be lost with its worker and is queued again.
-FIT_CHUNK_STALE_SECONDS = env_int("FIT_CHUNK_STALE_SECONDS", 1800)
-# A chunk that has been claimed this many times is failed instead of queued again.
-FIT_CHUNK_MAX_ATTEMPTS = env_int("FIT_CHUNK_MAX_ATTEMPTS", 3)
+# --- long work (imports, fit chunks, renders; webapp.core.taskstate) ----------------------
+# Running work whose worker sent no heartbeat for this long is taken as lost and queued again
+# (workers beat at least every 10 s while they work).
+TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 600)
+# Work lost this many times is failed instead of queued again.
+TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3)
 
 # --- crowd --------------------------------------------------------------------------------
 MTURK_ENABLED = env_bool("MTURK_ENABLED", False)

@@ -95,7 +95,7 @@ def synthetic_dataset() -> Iterator[Dataset]:
         annotation_path="annotations.json", images_path="images", enqueue=False,
     )  # fmt: skip
     done = dataset_import(dataset_id=created.pk)
-    assert done.status == Dataset.Status.READY, done.error
+    assert done.status == Dataset.Status.DONE, done.error
     yield done
     dataset_delete(dataset=done)
     shutil.rmtree(folder, ignore_errors=True)

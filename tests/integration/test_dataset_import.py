@@ -32,7 +32,7 @@ def folder() -> Iterator[Path]:
 
 
 def _finished(dataset_id: int) -> bool:
-    return Dataset.objects.get(pk=dataset_id).status in (Dataset.Status.READY, Dataset.Status.FAILED)
+    return Dataset.objects.get(pk=dataset_id).status in (Dataset.Status.DONE, Dataset.Status.FAILED)
 
 
 def test_worker_imports_a_dataset(real_worker: str, folder: Path) -> None:
@@ -41,7 +41,7 @@ def test_worker_imports_a_dataset(real_worker: str, folder: Path) -> None:
                              images_path="images")  # fmt: skip
     wait_for(lambda: _finished(dataset.pk), timeout=90)
     dataset.refresh_from_db()
-    assert dataset.status == Dataset.Status.READY, dataset.error
+    assert dataset.status == Dataset.Status.DONE, dataset.error
     assert (dataset.people_count, dataset.images_count, dataset.progress_percent) == (4, 3, 100.0)
     assert Person.objects.filter(dataset=dataset, coco_part=True).count() == 2
     stored = [

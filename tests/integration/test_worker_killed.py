@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -12,10 +11,12 @@ import pytest
 from django.utils import timezone
 
 from fitting.config import EftConfig
+from tasks.sweep import SWEPT
 from tests.support.worker import celery_worker_process, wait_for
+from webapp.core.taskstate import sweep_stale_work
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitChunk, FitJob
-from webapp.fits.services import fit_chunks_sweep, fit_job_start
+from webapp.fits.services import fit_job_start
 
 pytestmark = [
     pytest.mark.integration,
@@ -43,7 +44,10 @@ def test_job_survives_a_killed_worker(
     with celery_worker_process(tmp_path / "a.log", queues=queue, processes=processes) as first:
         fit_chunk_task.apply_async(args=[chunk.pk], queue=queue)
         wait_for(lambda: FitChunk.objects.get(pk=chunk.pk).status == FitChunk.Status.RUNNING, timeout=120)
-        time.sleep(2.0)  # inside the chunk: model loaded, fitting
+        # Inside the chunk: model loaded, a first person fitted (its heartbeat), the rest to do.
+        wait_for(
+            lambda: Fit.objects.filter(job=job).count() == 0 and _beat_after_claim(chunk.pk), timeout=120
+        )
         processes[first].send_signal(signal.SIGKILL)
         processes[first].wait(timeout=30)
     chunk.refresh_from_db()
@@ -54,7 +58,7 @@ def test_job_survives_a_killed_worker(
     with celery_worker_process(tmp_path / "b.log", queues=f"gpu,{queue}") as second:
         # The sweeper (every minute on beat) finds the chunk stale and queues it again.
         later = timezone.now() + timezone.timedelta(seconds=3600)
-        assert fit_chunks_sweep(now=later) == {"requeued": 1, "failed": 0}
+        assert sweep_stale_work(SWEPT, now=later)["fit chunks"] == {"requeued": 1, "failed": 0}
         wait_for(lambda: FitJob.objects.get(pk=job.pk).status == FitJob.Status.DONE, timeout=180)
     chunk.refresh_from_db()
     assert chunk.status == FitChunk.Status.DONE
@@ -64,3 +68,8 @@ def test_job_survives_a_killed_worker(
     assert job.people_done == job.people_total == Fit.objects.filter(job=job).count()
     assert Fit.objects.filter(job=job).values("person").distinct().count() == job.people_total
     assert second
+
+
+def _beat_after_claim(chunk_id: int) -> bool:
+    chunk = FitChunk.objects.get(pk=chunk_id)
+    return bool(chunk.claimed_at and chunk.heartbeat_at and chunk.heartbeat_at > chunk.claimed_at)

@@ -17,7 +17,8 @@ class DatasetAdmin(admin.ModelAdmin[Dataset]):
     search_fields = ("name",)
     readonly_fields = ("status", "stage", "progress_done", "progress_total", "error", "annotations_count",
                        "people_count", "images_count", "skipped", "keypoints_outside", "filter_counts",
-                       "created_at", "started_at", "finished_at")  # fmt: skip
+                       "created_at", "claimed_at", "heartbeat_at", "finished_at", "attempts",
+                       "worker")  # fmt: skip
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         # An import is more than a row (zip, folder or S3; a worker task): the staff import form.

@@ -21,13 +21,15 @@ from webapp.datasets.services import dataset_create, dataset_source
 
 class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
     progress_percent = serializers.FloatField(read_only=True)
+    state = serializers.CharField(read_only=True, help_text="importing, ready, failed ... (status in words)")
+    started_at = serializers.DateTimeField(source="claimed_at", read_only=True)
 
     class Meta:
         model = Dataset
-        fields = ("id", "name", "source_format", "split", "source_kind", "status", "stage", "progress_done",
-                  "progress_total", "progress_percent", "error", "annotations_count", "people_count",
-                  "images_count", "skipped", "keypoints_outside", "filter_counts", "split_preset",
-                  "split_counts", "created_at", "started_at",
+        fields = ("id", "name", "source_format", "split", "source_kind", "status", "state", "stage",
+                  "progress_done", "progress_total", "progress_percent", "error", "annotations_count",
+                  "people_count", "images_count", "skipped", "keypoints_outside", "filter_counts",
+                  "split_preset", "split_counts", "created_at", "started_at", "attempts",
                   "finished_at")  # fmt: skip
 
 

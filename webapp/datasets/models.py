@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.db import models
 
+from webapp.core.taskstate import TaskStatus, TrackedWork
 
-class Dataset(models.Model):
-    """One imported annotation file (one split of one source dataset) and its import's state."""
+
+class Dataset(TrackedWork):
+    """One imported annotation file (one split of one source dataset) and its import's state
+    (the shared task vocabulary: a dataset can be used once its import is ``done``)."""
 
     class Format(models.TextChoices):
         COCO = "coco", "COCO keypoints JSON"
@@ -15,11 +18,7 @@ class Dataset(models.Model):
         POSETRACK = "posetrack", "PoseTrack 2018 (per-video JSON)"
         OCHUMAN = "ochuman", "OCHuman JSON"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "pending"
-        IMPORTING = "importing", "importing"
-        READY = "ready", "ready"
-        FAILED = "failed", "failed"
+    Status = TaskStatus
 
     class Source(models.TextChoices):
         UPLOAD = "upload", "uploaded zip"
@@ -57,11 +56,9 @@ class Dataset(models.Model):
     split_seed = models.IntegerField(default=0)
     split_test_fraction = models.FloatField(default=0.2)
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stage = models.CharField(max_length=64, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
 
     annotations_count = models.PositiveIntegerField(default=0)
     people_count = models.PositiveIntegerField(default=0)
@@ -72,14 +69,22 @@ class Dataset(models.Model):
     split_counts = models.JSONField(default=dict, blank=True, help_text="split -> people")
 
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_source_format_display()}, {self.status})"
+
+    @property
+    def ready(self) -> bool:
+        return self.status == TaskStatus.DONE
+
+    @property
+    def state(self) -> str:
+        """The import's state in the words of a dataset: importing, ready, failed ..."""
+        words: dict[str, str] = {TaskStatus.RUNNING: "importing", TaskStatus.DONE: "ready"}
+        return words.get(self.status, self.status)
 
     @property
     def progress_percent(self) -> float:

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from fitting.datasets.common import SourcePerson
 from fitting.geometry.camera import CropBox
+from webapp.core import taskstate
 from webapp.datasets.models import Dataset, Image, Person
 
 FILTER_LABELS = {
@@ -23,7 +24,7 @@ def dataset_list() -> QuerySet[Dataset]:
 
 
 def dataset_importing() -> bool:
-    return Dataset.objects.filter(status__in=(Dataset.Status.PENDING, Dataset.Status.IMPORTING)).exists()
+    return Dataset.objects.filter(status__in=taskstate.OPEN).exists()
 
 
 def dataset_filter_table(dataset: Dataset) -> list[dict[str, Any]]:

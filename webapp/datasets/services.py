@@ -28,8 +28,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
+from webapp.core import taskstate
+from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Image, Person
 
 BATCH = 2000
@@ -147,13 +148,37 @@ def dataset_create(
         raise ValidationError({"split_test_fraction": "must be between 0 and 1 (exclusive)"})
     if split_preset == Dataset.SplitPreset.OCHUMAN and split not in ("val", "test"):
         raise ValidationError({"split": "the OCHuman preset needs split 'val' (becomes train) or 'test'"})
+    if enqueue:
+        dataset.status = TaskStatus.QUEUED
     dataset.full_clean()
     dataset.save()
     if enqueue:
-        from tasks.datasets import dataset_import_task
-
-        transaction.on_commit(lambda: dataset_import_task.delay(dataset.pk))
+        dataset_imports_enqueue([dataset.pk])
     return dataset
+
+
+def dataset_imports_enqueue(ids: list[int]) -> None:
+    """Send the import tasks of these datasets once the current transaction commits."""
+    from tasks.datasets import dataset_import_task
+
+    transaction.on_commit(lambda: [dataset_import_task.delay(pk) for pk in ids])
+
+
+def _discard_stored(dataset: Dataset) -> None:
+    """Remove what an earlier, lost attempt of this import stored (its rows were never written)."""
+    root = f"datasets/{dataset.pk}"
+
+    def walk(folder: str) -> None:
+        try:
+            folders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
+        for name in folders:
+            walk(f"{folder}/{name}")
+
+    walk(root)
 
 
 def _source_root(dataset: Dataset, work: Path) -> Path:
@@ -249,44 +274,51 @@ def _outside(labels: list[list[float]], width: int, height: int) -> list[int]:
     return [j for j, (x, y, v) in enumerate(labels) if v > 0 and not (0 <= x < width and 0 <= y < height)]
 
 
-def dataset_import(*, dataset_id: int, progress: Progress | None = None) -> Dataset:
-    """Import a pending dataset (claimed by compare-and-set: running it twice imports once)."""
-    claimed = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PENDING).update(
-        status=Dataset.Status.IMPORTING, started_at=timezone.now(), stage="reading annotations", error=""
-    )
+def dataset_import(*, dataset_id: int, progress: Progress | None = None, worker: str = "") -> Dataset:
+    """Import a pending or queued dataset (claimed by compare-and-set: running it twice imports
+    once). Progress is a heartbeat: the sweeper queues again an import whose worker went silent."""
+    claimed = taskstate.claim(Dataset, dataset_id, worker, stage="reading annotations")
     dataset = Dataset.objects.get(pk=dataset_id)
     if not claimed:
         return dataset
+    _discard_stored(dataset)
     stored: list[str] = []
     settings.DATASET_WORK_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"dataset-{dataset.pk}-", dir=settings.DATASET_WORK_DIR))
 
     def report(stage: str, done: int, total: int) -> None:
-        Dataset.objects.filter(pk=dataset.pk).update(stage=stage, progress_done=done, progress_total=total)
+        taskstate.heartbeat(Dataset, dataset.pk, stage=stage, progress_done=done, progress_total=total)
         if progress:
             progress(stage, done, total)
 
+    finished = False
     try:
         _import(dataset, work, stored, report)
+        finished = True
     except Exception as exc:
         for name in stored:
             default_storage.delete(name)
         from fitting.datasets import DatasetError
 
         known = isinstance(exc, DatasetError | DatasetImportError | ValidationError)
-        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
-        Dataset.objects.filter(pk=dataset.pk).update(
-            status=Dataset.Status.FAILED, error=message, finished_at=timezone.now()
-        )
+        finished = True
+        taskstate.fail(Dataset, dataset.pk, str(exc) if known else f"{type(exc).__name__}: {exc}")
         if not known:
             raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if dataset.source_kind == Dataset.Source.UPLOAD:
+        if finished and dataset.source_kind == Dataset.Source.UPLOAD:
             # The images are in media storage now (with checksums); the zip is not kept twice.
             default_storage.delete(dataset.source_location)
     dataset.refresh_from_db()
     return dataset
+
+
+def dataset_import_lost(dataset: Dataset) -> None:
+    """An import the sweeper failed (its workers were lost): its upload is not kept."""
+    if dataset.source_kind == Dataset.Source.UPLOAD:
+        default_storage.delete(dataset.source_location)
+    _discard_stored(dataset)
 
 
 def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -> None:
@@ -389,8 +421,9 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
                 batch = []
         Person.objects.bulk_create(batch)
         written += len(batch)
-        Dataset.objects.filter(pk=dataset.pk).update(
-            status=Dataset.Status.READY,
+        taskstate.finish(
+            Dataset,
+            dataset.pk,
             stage="done",
             progress_done=written,
             progress_total=written,
@@ -401,7 +434,6 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
             keypoints_outside=outside_total,
             filter_counts=counts,
             split_counts=split_counts,
-            finished_at=timezone.now(),
         )
 
 
@@ -460,3 +492,9 @@ def person_picture_png(*, person: Person, size: int = 320) -> bytes:
     if not ok:
         raise DatasetImportError("PNG encoding failed")
     return bytes(encoded.tobytes())
+
+
+#: How the stale-work sweeper (webapp.core.taskstate) treats dataset imports.
+DATASET_IMPORT_WORK = taskstate.WorkKind(
+    "dataset imports", Dataset, dataset_imports_enqueue, dataset_import_lost
+)

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from webapp.core import taskstate
 from webapp.datasets.forms import DatasetImportForm
 from webapp.datasets.models import Dataset, Person
 from webapp.datasets.selectors import (
@@ -65,7 +66,7 @@ def dataset_list_page(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def dataset_detail_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
     dataset = get_object_or_404(Dataset, pk=dataset_id)
-    busy = dataset.status in (Dataset.Status.PENDING, Dataset.Status.IMPORTING)
+    busy = dataset.status in taskstate.OPEN
     return render(
         request,
         "datasets/detail.html",

@@ -23,18 +23,35 @@ class Engine:
 
 
 @lru_cache(maxsize=2)
-def _load(checkpoint: str, body_model: str, j_regressor_extra: str, device_spec: str) -> Engine:
+def _load_body(body_model: str, j_regressor_extra: str, device_spec: str) -> tuple[Any, str]:
     from fitting.body.model import BodyModel
     from fitting.device import resolve_device
-    from fitting.fit import Regressor
-    from fitting.smplify.prior import PosePrior
 
     device = resolve_device(device_spec)
-    regressor = Regressor.load(Path(checkpoint) if checkpoint else None, device)
     body = BodyModel.load(
         Path(body_model) if body_model else None, Path(j_regressor_extra) if j_regressor_extra else None
     ).to(device)
-    return Engine(regressor, body, PosePrior.shipped(), str(device))
+    return body, str(device)
+
+
+@lru_cache(maxsize=2)
+def _load(checkpoint: str, body_model: str, j_regressor_extra: str, device_spec: str) -> Engine:
+    import torch
+
+    from fitting.fit import Regressor
+    from fitting.smplify.prior import PosePrior
+
+    body, device = _load_body(body_model, j_regressor_extra, device_spec)
+    regressor = Regressor.load(Path(checkpoint) if checkpoint else None, torch.device(device))
+    return Engine(regressor, body, PosePrior.shipped(), device)
+
+
+def body_for(body_model: str = "") -> tuple[Any, str]:
+    """(body model, device) for a job's body model (blank: the configured one), loaded once per
+    process: what a render worker needs, without the regressor."""
+    configured = str(settings.EFT_BODY_MODEL_PATH or "")
+    extra = str(settings.EFT_J_REGRESSOR_EXTRA_PATH or "")
+    return _load_body(body_model or configured, extra, settings.EFT_TORCH_DEVICE)
 
 
 def engine_for(checkpoint: str = "", body_model: str = "") -> Engine:

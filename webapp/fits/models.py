@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from fitting.config import MethodConfig, method_config
+from webapp.core.taskstate import TaskStatus, TrackedWork
 from webapp.datasets.models import Dataset, Person
 
 
@@ -14,10 +15,9 @@ class FitJob(models.Model):
         SMPLIFY = "smplify", "SMPLify"
         REGRESSOR = "regressor", "regressor only"
 
-    class Status(models.TextChoices):
-        RUNNING = "running", "running"
-        DONE = "done", "done"
-        CANCELLED = "cancelled", "cancelled"
+    #: queued until a chunk is claimed, running, then done (some or all people fitted), failed
+    #: (every chunk failed) or cancelled; derived from the chunks, never claimed itself.
+    Status = TaskStatus
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="fit_jobs")
     filter = models.CharField(max_length=16, default="coco-all", help_text="which people: a filter preset")
@@ -27,7 +27,7 @@ class FitJob(models.Model):
     checkpoint = models.CharField(max_length=500, blank=True, help_text="blank: the configured regressor")
     body_model = models.CharField(max_length=500, blank=True, help_text="blank: the configured body model")
     chunk_size = models.PositiveIntegerField(default=32)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     people_total = models.PositiveIntegerField(default=0)
     people_done = models.PositiveIntegerField(default=0)
     people_failed = models.PositiveIntegerField(default=0)
@@ -35,6 +35,7 @@ class FitJob(models.Model):
     render_size = models.PositiveIntegerField(default=512)
     renders_done = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="when its first chunk was claimed")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -48,25 +49,20 @@ class FitJob(models.Model):
         return method_config(self.method, self.config)
 
 
-class FitChunk(models.Model):
-    """A slice of a job's people: the unit a worker claims (compare-and-set on ``status``)."""
+class FitChunk(TrackedWork):
+    """A slice of a job's people: the unit a worker claims (webapp.core.taskstate)."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "pending"
-        RUNNING = "running", "running"
-        DONE = "done", "done"
-        FAILED = "failed", "failed"
-        SPLIT = "split", "split in two (out of device memory)"
+    #: The shared vocabulary, and one state of a chunk's own: replaced by its two halves after
+    #: running out of device memory.
+    Status = TaskStatus
+    SPLIT = "split"
+    STATUS_CHOICES = (*TaskStatus.choices, (SPLIT, "split in two (out of device memory)"))
 
     job = models.ForeignKey(FitJob, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     person_ids = models.JSONField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=TaskStatus.PENDING)
     device = models.CharField(max_length=32, blank=True, help_text="the torch device the worker fitted on")
-    error = models.TextField(blank=True)
     seconds = models.FloatField(default=0.0)
 
     class Meta:
@@ -107,8 +103,9 @@ class Fit(models.Model):
         return f"fit of {self.person_id} in job {self.job_id}"
 
 
-class Render(models.Model):
-    """A picture of a fit, stored in media storage: what crowd workers and staff look at."""
+class Render(TrackedWork):
+    """A picture of a fit in media storage (what crowd workers and staff look at): a row is made
+    queued with its fit, claimed by a render worker, and holds its file once done."""
 
     class Kind(models.TextChoices):
         CAMERA = "camera", "over the image, from the fit's camera"
@@ -116,7 +113,7 @@ class Render(models.Model):
 
     fit = models.ForeignKey(Fit, on_delete=models.CASCADE, related_name="renders")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    file = models.FileField(max_length=500)
+    file = models.FileField(max_length=500, blank=True)
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -125,7 +122,7 @@ class Render(models.Model):
         ordering = ("fit", "kind")
 
     def __str__(self) -> str:
-        return f"{self.kind} render of fit {self.fit_id}"
+        return f"{self.kind} render of fit {self.fit_id} ({self.status})"
 
 
 class PairRender(models.Model):

@@ -7,82 +7,109 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F
 
+from webapp.core import taskstate
+from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import image_pixels, person_box
 from webapp.fits.models import Fit, FitJob, PairRender, Render
 
+RENDER_KINDS = (Render.Kind.CAMERA, Render.Kind.SIDE)
 
-def fit_renders_make(*, fit_ids: list[int]) -> int:
-    """Render every view a fit lacks; returns how many pictures were made. Safe to run twice."""
-    import numpy as np
-    import torch
-    from PIL import Image
 
-    from fitting.render.overlay import camera_view, side_view
-    from webapp.fits.engine import engine_for
-
-    made = 0
-    fits = (
-        Fit.objects.filter(pk__in=fit_ids)
-        .select_related("job", "person", "person__image")
-        .order_by("person__image__name")
+def renders_request(*, job: FitJob, fit_ids: list[int], enqueue: bool = True) -> list[int]:
+    """Ask for the camera and side views of these fits (each view once: a fit's existing views
+    are kept); their render task is sent once the current transaction commits. Returns the ids
+    of the renders waiting to be made."""
+    Render.objects.bulk_create(
+        [Render(fit_id=pk, kind=kind, size=job.render_size,
+                status=TaskStatus.QUEUED if enqueue else TaskStatus.PENDING)
+         for pk in fit_ids for kind in RENDER_KINDS],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    ids = list(
+        Render.objects.filter(fit_id__in=fit_ids, status__in=taskstate.WAITING).values_list("id", flat=True)
     )
-    pixels: dict[int, Any] = {}
-    for fit in fits:
-        have = set(Render.objects.filter(fit=fit).values_list("kind", flat=True))
-        wanted = [k for k in (Render.Kind.CAMERA, Render.Kind.SIDE) if k not in have]
-        if not wanted:
-            continue
-        job: FitJob = fit.job
-        engine = engine_for(job.checkpoint, job.body_model)
-        body = engine.body
-        with torch.no_grad():
-            out = body(
-                torch.tensor([fit.betas], dtype=torch.float32, device=engine.device),
-                torch.tensor([fit.pose_rotmat], dtype=torch.float32, device=engine.device),
-            )
-        vertices = out.vertices[0].cpu().numpy()
-        cam = np.asarray(fit.cam_weak, dtype=np.float64)
-        image_row = fit.person.image
-        if image_row.pk not in pixels:
-            pixels = {image_row.pk: image_pixels(image_row)}
-        box = person_box(fit.person)
-        for kind in wanted:
-            if kind == Render.Kind.CAMERA:
-                picture = camera_view(
-                    pixels[image_row.pk], box, vertices, body.faces, cam, size=job.render_size
-                )
-            else:
-                picture = side_view(vertices, body.faces, cam, size=job.render_size)
-            buffer = io.BytesIO()
-            Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
-            name = default_storage.save(
-                f"renders/job-{job.pk}/{fit.pk}-{kind}.jpg", ContentFile(buffer.getvalue())
-            )
-            created = Render.objects.bulk_create(
-                [Render(fit=fit, kind=kind, file=name, size=job.render_size)], ignore_conflicts=True
-            )
-            if not Render.objects.filter(fit=fit, kind=kind, file=name).exists():
-                default_storage.delete(name)  # another run stored this view first
-                continue
-            made += len(created)
-            FitJob.objects.filter(pk=job.pk).update(renders_done=F("renders_done") + 1)
-    return made
+    if ids and enqueue:
+        renders_enqueue(ids)
+    return ids
+
+
+def renders_enqueue(ids: list[int]) -> None:
+    """Send the render task of these renders once the current transaction commits."""
+    from tasks.renders import render_fits_task
+
+    transaction.on_commit(lambda: render_fits_task.delay(ids))
+
+
+#: How the stale-work sweeper (webapp.core.taskstate) treats renders.
+RENDER_WORK = taskstate.WorkKind("renders", Render, renders_enqueue)
 
 
 def _vertices(fit: Fit) -> Any:
+    """The fit's mesh ``(V, 3)`` and faces, from the body model alone (no regressor is loaded)."""
     import torch
 
-    from webapp.fits.engine import engine_for
+    from webapp.fits.engine import body_for
 
-    engine = engine_for(fit.job.checkpoint, fit.job.body_model)
+    body, device = body_for(fit.job.body_model)
     with torch.no_grad():
-        out = engine.body(
-            torch.tensor([fit.betas], dtype=torch.float32, device=engine.device),
-            torch.tensor([fit.pose_rotmat], dtype=torch.float32, device=engine.device),
+        out = body(
+            torch.tensor([fit.betas], dtype=torch.float32, device=device),
+            torch.tensor([fit.pose_rotmat], dtype=torch.float32, device=device),
         )
-    return out.vertices[0].cpu().numpy(), engine.body.faces
+    return out.vertices[0].cpu().numpy(), body.faces
+
+
+def fit_renders_make(*, render_ids: list[int], worker: str = "") -> int:
+    """Make the renders that can be claimed (queued or pending ones; others are left alone: safe
+    to run twice); a render that cannot be made is failed with the reason and the rest go on.
+    Returns how many pictures were made."""
+    import numpy as np
+    from PIL import Image
+
+    from fitting.render.overlay import camera_view, side_view
+
+    made = 0
+    renders = (
+        Render.objects.filter(pk__in=render_ids, status__in=taskstate.WAITING)
+        .select_related("fit", "fit__job", "fit__person", "fit__person__image")
+        .order_by("fit__person__image__name", "fit_id", "kind")
+    )
+    pixels: dict[int, Any] = {}
+    meshes: dict[int, Any] = {}
+    for render in renders:
+        if not taskstate.claim(Render, render.pk, worker):
+            continue
+        fit = render.fit
+        try:
+            if fit.pk not in meshes:
+                meshes = {fit.pk: _vertices(fit)}
+            vertices, faces = meshes[fit.pk]
+            cam = np.asarray(fit.cam_weak, dtype=np.float64)
+            if render.kind == Render.Kind.CAMERA:
+                image_row = fit.person.image
+                if image_row.pk not in pixels:
+                    pixels = {image_row.pk: image_pixels(image_row)}
+                box = person_box(fit.person)
+                picture = camera_view(pixels[image_row.pk], box, vertices, faces, cam, size=render.size)
+            else:
+                picture = side_view(vertices, faces, cam, size=render.size)
+            buffer = io.BytesIO()
+            Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
+            name = default_storage.save(
+                f"renders/job-{fit.job_id}/{fit.pk}-{render.kind}.jpg", ContentFile(buffer.getvalue())
+            )
+        except Exception as exc:
+            taskstate.fail(Render, render.pk, f"{type(exc).__name__}: {exc}")
+            continue
+        if taskstate.finish(Render, render.pk, file=name):
+            made += 1
+            FitJob.objects.filter(pk=fit.job_id).update(renders_done=F("renders_done") + 1)
+        else:
+            default_storage.delete(name)  # the sweeper gave it to another worker meanwhile
+    return made
 
 
 def fit_pair_render(*, fit_a: Fit, fit_b: Fit, size: int = 512) -> PairRender:

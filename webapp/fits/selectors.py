@@ -10,6 +10,7 @@ from django.utils import timezone
 from fitting.config import running_config
 from fitting.export import eft_entry
 from fitting.results import PersonFit, SanityVerdict
+from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import source_person
 from webapp.fits.models import Fit, FitJob, Render
 
@@ -83,7 +84,7 @@ def job_fits(job: FitJob, sanity: str = "", order: str = "") -> QuerySet[Fit]:
 
 def render_urls(fits: list[Fit]) -> dict[int, dict[str, str]]:
     urls: dict[int, dict[str, str]] = {}
-    for render in Render.objects.filter(fit__in=fits):
+    for render in Render.objects.filter(fit__in=fits, status=TaskStatus.DONE):
         urls.setdefault(render.fit_id, {})[render.kind] = render.file.url
     return urls
 

@@ -9,6 +9,7 @@ that runs twice (a redelivery after a worker died) from writing anything twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from fitting.config import Method, MethodConfig, SmplifyConfig, config_class, method_config
+from webapp.core import taskstate
+from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Person
 from webapp.fits.models import Fit, FitChunk, FitJob
 
@@ -69,8 +72,8 @@ def fit_job_start(
     enqueued on the ``gpu`` queue once this transaction commits. ``config`` is the method's
     options dataclass (validated when it was made: ``fitting.config.method_config``); None is
     the method's defaults."""
-    if dataset.status != Dataset.Status.READY:
-        raise ValidationError({"dataset": f"dataset {dataset.name} is {dataset.status}, not ready"})
+    if dataset.status != Dataset.Status.DONE:
+        raise ValidationError({"dataset": f"dataset {dataset.name} is {dataset.state}, not ready"})
     if method not in FitJob.Method.values:
         raise ValidationError({"method": f"unknown method {method!r}; choose from {FitJob.Method.values}"})
     options = config if config is not None else config_class(method)()
@@ -85,17 +88,18 @@ def fit_job_start(
         raise ValidationError(
             {"filter": f"no person of {dataset.name} passes {filter_name} (split {split or 'any'})"}
         )
+    waiting = TaskStatus.QUEUED if enqueue else TaskStatus.PENDING
     job = FitJob.objects.create(
         dataset=dataset, method=method, filter=filter_name, split=split, config=asdict(options),
         chunk_size=chunk_size, checkpoint=checkpoint, body_model=body_model, people_total=len(ids),
-        render=render,
+        render=render, status=waiting,
     )  # fmt: skip
     chunks = FitChunk.objects.bulk_create(
-        [FitChunk(job=job, index=k, person_ids=ids[start : start + chunk_size])
+        [FitChunk(job=job, index=k, person_ids=ids[start : start + chunk_size], status=waiting)
          for k, start in enumerate(range(0, len(ids), chunk_size))]
     )  # fmt: skip
     if enqueue:
-        _requeue(_ids(chunks, FitChunk.objects.filter(job=job)))
+        fit_chunks_enqueue(_ids(chunks, FitChunk.objects.filter(job=job)))
     return job
 
 
@@ -113,43 +117,45 @@ def _settings(job: FitJob, device: str = "cpu", people: int = 1) -> Any:
 
 
 def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
-    """Run a pending chunk (claimed by compare-and-set; anything else is left alone)."""
-    claimed = FitChunk.objects.filter(pk=chunk_id, status=FitChunk.Status.PENDING).update(
-        status=FitChunk.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        claimed_at=timezone.now(),
-        worker=worker[:255],
-    )
+    """Run a pending or queued chunk (claimed by compare-and-set; anything else is left alone).
+    Each fitted person is a heartbeat."""
+    claimed = taskstate.claim(FitChunk, chunk_id, worker)
     chunk = FitChunk.objects.select_related("job").get(pk=chunk_id)
     if not claimed:
         return chunk
     job = chunk.job
-    if job.status == FitJob.Status.CANCELLED:
-        FitChunk.objects.filter(pk=chunk.pk).update(status=FitChunk.Status.FAILED, error="job cancelled")
+    if job.status == TaskStatus.CANCELLED:  # cancelled between the claim and now
+        FitChunk.objects.filter(pk=chunk.pk).update(status=TaskStatus.CANCELLED, error="job cancelled")
         chunk.refresh_from_db()
         return chunk
+    FitJob.objects.filter(pk=job.pk, status__in=taskstate.WAITING).update(
+        status=TaskStatus.RUNNING, started_at=timezone.now()
+    )
     started = time.perf_counter()
     try:
-        _, failed = _run(job, chunk)
+        _, failed = _run(job, chunk, taskstate.Heartbeat(FitChunk, chunk.pk))
     except Exception as exc:
         if _out_of_memory(exc) and len(chunk.person_ids) > 1:
             _split(chunk, str(exc))
             return FitChunk.objects.get(pk=chunk.pk)
-        FitChunk.objects.filter(pk=chunk.pk).update(
-            status=FitChunk.Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            seconds=time.perf_counter() - started,
+        taskstate.fail(
+            FitChunk, chunk.pk, f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started
         )
-        FitJob.objects.filter(pk=job.pk).update(people_failed=F("people_failed") + len(chunk.person_ids))
-        _finish_if_complete(job.pk)
+        _chunk_lost(chunk)
         raise
-    FitChunk.objects.filter(pk=chunk.pk).update(
-        status=FitChunk.Status.DONE, seconds=time.perf_counter() - started,
+    taskstate.finish(
+        FitChunk, chunk.pk, seconds=time.perf_counter() - started,
         error="; ".join(f.error for f in failed)[:5000],
     )  # fmt: skip
     _finish_if_complete(job.pk)
     chunk.refresh_from_db()
     return chunk
+
+
+def _chunk_lost(chunk: FitChunk) -> None:
+    """A chunk failed for good: its people count as failed, and the job may be over."""
+    FitJob.objects.filter(pk=chunk.job_id).update(people_failed=F("people_failed") + len(chunk.person_ids))
+    _finish_if_complete(chunk.job_id)
 
 
 def fit_row(*, job: FitJob, fit: PersonFit) -> Fit:
@@ -177,7 +183,7 @@ def fit_row(*, job: FitJob, fit: PersonFit) -> Fit:
     )
 
 
-def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[ImageFailure]]:
+def _run(job: FitJob, chunk: FitChunk, beat: Callable[[], None]) -> tuple[int, list[ImageFailure]]:
     from fitting.pipeline import fit_people
     from webapp.datasets.selectors import image_pixels, source_person
     from webapp.fits.engine import engine_for
@@ -197,7 +203,7 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[ImageFailure]]:
     settings_ = _settings(job, engine.device, len(rows))
     run = fit_people(
         [source_person(p) for p in rows], load, engine.regressor, engine.body, settings_, engine.prior,
-        keys=[p.pk for p in rows],
+        keys=[p.pk for p in rows], on_person=beat,
     )  # fmt: skip
     fits = [fit_row(job=job, fit=fit) for fit in run.fits]
     with transaction.atomic():
@@ -207,12 +213,12 @@ def _run(job: FitJob, chunk: FitChunk) -> tuple[int, list[ImageFailure]]:
             people_done=Fit.objects.filter(job=job).count(), people_failed=F("people_failed") + failed_people
         )
         if job.render:
+            from webapp.fits.renders import renders_request
+
             fit_ids = list(
                 Fit.objects.filter(job=job, person_id__in=chunk.person_ids).values_list("id", flat=True)
             )
-            from tasks.renders import render_fits_task
-
-            transaction.on_commit(lambda: render_fits_task.delay(fit_ids))
+            renders_request(job=job, fit_ids=fit_ids)
     return len(fits), run.failures
 
 
@@ -232,11 +238,13 @@ def _split(chunk: FitChunk, reason: str) -> list[FitChunk]:
         FitJob.objects.select_for_update().get(pk=chunk.job_id)  # one split at a time per job
         top = FitChunk.objects.filter(job_id=chunk.job_id).aggregate(top=Max("index"))["top"] or 0
         parts = FitChunk.objects.bulk_create(
-            [FitChunk(job_id=chunk.job_id, index=top + 1, person_ids=ids[:half]),
-             FitChunk(job_id=chunk.job_id, index=top + 2, person_ids=ids[half:])]
+            [FitChunk(job_id=chunk.job_id, index=top + 1, person_ids=ids[:half], status=TaskStatus.QUEUED),
+             FitChunk(job_id=chunk.job_id, index=top + 2, person_ids=ids[half:], status=TaskStatus.QUEUED)]
         )  # fmt: skip
-        FitChunk.objects.filter(pk=chunk.pk).update(status=FitChunk.Status.SPLIT, error=reason[:2000])
-        _requeue(_ids(parts, FitChunk.objects.filter(job_id=chunk.job_id, index__gt=top)))
+        FitChunk.objects.filter(pk=chunk.pk).update(
+            status=FitChunk.SPLIT, error=reason[:2000], finished_at=timezone.now()
+        )
+        fit_chunks_enqueue(_ids(parts, FitChunk.objects.filter(job_id=chunk.job_id, index__gt=top)))
     return parts
 
 
@@ -247,84 +255,50 @@ def _ids(created: list[FitChunk], fallback: QuerySet[FitChunk]) -> list[int]:
     return list(fallback.values_list("id", flat=True))
 
 
-def _requeue(chunks: list[int]) -> None:
-    """Enqueue these chunks once the current transaction commits."""
+def fit_chunks_enqueue(chunks: list[int]) -> None:
+    """Send these chunks' tasks once the current transaction commits."""
     from tasks.fits import fit_chunk_task
 
     transaction.on_commit(lambda: [fit_chunk_task.delay(pk) for pk in chunks])
 
 
-def fit_chunks_sweep(*, now: Any = None) -> dict[str, int]:
-    """Queue again the chunks RUNNING for longer than FIT_CHUNK_STALE_SECONDS (their worker is
-    taken as lost); fail those already claimed FIT_CHUNK_MAX_ATTEMPTS times. Returns counts."""
-    from datetime import timedelta
-
-    from django.conf import settings
-
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.FIT_CHUNK_STALE_SECONDS)
-    requeued: list[int] = []
-    failed = 0
-    with transaction.atomic():
-        stale = FitChunk.objects.select_for_update(skip_locked=True).filter(
-            status=FitChunk.Status.RUNNING, claimed_at__lt=cutoff
-        )
-        for chunk in stale:
-            if chunk.attempts >= settings.FIT_CHUNK_MAX_ATTEMPTS:
-                FitChunk.objects.filter(pk=chunk.pk, status=FitChunk.Status.RUNNING).update(
-                    status=FitChunk.Status.FAILED, error=f"lost {chunk.attempts} times (worker died or hung)"
-                )
-                FitJob.objects.filter(pk=chunk.job_id).update(
-                    people_failed=F("people_failed") + len(chunk.person_ids)
-                )
-                failed += 1
-                _finish_if_complete(chunk.job_id)
-            elif FitChunk.objects.filter(pk=chunk.pk, status=FitChunk.Status.RUNNING).update(
-                status=FitChunk.Status.PENDING
-            ):
-                requeued.append(chunk.pk)
-        _requeue(requeued)
-    return {"requeued": len(requeued), "failed": failed}
+#: How the stale-work sweeper (webapp.core.taskstate) treats fit chunks.
+FIT_CHUNK_WORK = taskstate.WorkKind("fit chunks", FitChunk, fit_chunks_enqueue, _chunk_lost)
 
 
 def fit_job_retry_failed(*, job: FitJob) -> int:
     """Queue the job's failed chunks again (not the cancelled ones); returns how many."""
     with transaction.atomic():
-        chunks = list(
-            FitChunk.objects.filter(job=job, status=FitChunk.Status.FAILED)
-            .exclude(error="job cancelled")
-            .values_list("id", "person_ids")
-        )
-        if not chunks:
+        failed = FitChunk.objects.filter(job=job, status=TaskStatus.FAILED)
+        lost = sum(len(people) for people in failed.values_list("person_ids", flat=True))
+        ids = taskstate.requeue(failed)
+        if not ids:
             return 0
-        ids = [pk for pk, _ in chunks]
-        FitChunk.objects.filter(pk__in=ids).update(status=FitChunk.Status.PENDING, attempts=0, error="")
-        lost = sum(len(people) for _, people in chunks)
         FitJob.objects.filter(pk=job.pk).update(
-            status=FitJob.Status.RUNNING, finished_at=None, people_failed=F("people_failed") - lost
+            status=TaskStatus.QUEUED, finished_at=None, people_failed=F("people_failed") - lost
         )
-        _requeue(ids)
+        fit_chunks_enqueue(ids)
     return len(ids)
 
 
 def _finish_if_complete(job_id: int) -> None:
-    open_chunks = FitChunk.objects.filter(
-        job_id=job_id, status__in=(FitChunk.Status.PENDING, FitChunk.Status.RUNNING)
-    ).exists()
-    if not open_chunks:
-        FitJob.objects.filter(pk=job_id, status=FitJob.Status.RUNNING).update(
-            status=FitJob.Status.DONE, finished_at=timezone.now()
-        )
+    """A job with no open chunk is over: failed when no chunk got done (every one failed),
+    done otherwise (its failed people counted); a cancelled job stays cancelled."""
+    chunks = FitChunk.objects.filter(job_id=job_id)
+    if chunks.filter(status__in=taskstate.OPEN).exists():
+        return
+    outcome = TaskStatus.DONE if chunks.filter(status=TaskStatus.DONE).exists() else TaskStatus.FAILED
+    FitJob.objects.filter(pk=job_id, status__in=taskstate.OPEN).update(
+        status=outcome, finished_at=timezone.now()
+    )
 
 
 def fit_job_cancel(*, job: FitJob) -> FitJob:
-    """Stop a job: pending chunks are marked failed (cancelled); running ones finish."""
+    """Stop a job: its waiting chunks are cancelled; running ones finish."""
     with transaction.atomic():
-        FitJob.objects.filter(pk=job.pk, status=FitJob.Status.RUNNING).update(
-            status=FitJob.Status.CANCELLED, finished_at=timezone.now()
+        FitJob.objects.filter(pk=job.pk, status__in=taskstate.OPEN).update(
+            status=TaskStatus.CANCELLED, finished_at=timezone.now()
         )
-        FitChunk.objects.filter(job=job, status=FitChunk.Status.PENDING).update(
-            status=FitChunk.Status.FAILED, error="job cancelled"
-        )
+        taskstate.cancel(FitChunk.objects.filter(job=job), "job cancelled")
     job.refresh_from_db()
     return job

@@ -18,7 +18,7 @@ from webapp.fits.services import fit_job_cancel, fit_job_config, fit_job_retry_f
 
 
 class FitJobForm(forms.Form):
-    dataset = forms.ModelChoiceField(queryset=Dataset.objects.filter(status=Dataset.Status.READY))
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.filter(status=Dataset.Status.DONE))
     method = forms.ChoiceField(choices=FitJob.Method.choices, initial=FitJob.Method.EFT)
     filter_name = forms.ChoiceField(
         choices=[

@@ -86,7 +86,7 @@ def test_server_folder_import(roots: Path, tmp_path: Path) -> None:
     folder = make_coco(roots / "coco")
     ticks: list[tuple[str, int, int]] = []
     dataset = dataset_import(dataset_id=_create(folder).pk, progress=lambda *a: ticks.append(a))
-    assert dataset.status == Dataset.Status.READY, dataset.error
+    assert dataset.status == Dataset.Status.DONE, dataset.error
     assert (dataset.annotations_count, dataset.people_count, dataset.images_count) == (5, 4, 3)
     assert dataset.skipped == {"crowd region": 1}
     assert dataset.filter_counts == {"all": 4, "coco-all": 3, "coco-part": 2}
@@ -102,7 +102,7 @@ def test_server_folder_import(roots: Path, tmp_path: Path) -> None:
     assert len(_stored(dataset, tmp_path / "media")) == 3
     # a second run (a retried task) changes nothing
     again = dataset_import(dataset_id=dataset.pk)
-    assert again.status == Dataset.Status.READY
+    assert again.status == Dataset.Status.DONE
     assert Person.objects.filter(dataset=dataset).count() == 4
     dataset_delete(dataset=dataset)
     assert not _stored(dataset, tmp_path / "media")
@@ -195,7 +195,7 @@ def _upload(path: Path, name: str) -> Dataset:
 def test_zip_upload_imports_and_bad_zips_are_refused(roots: Path, tmp_path: Path, settings: Any) -> None:
     folder = make_coco(tmp_path / "src")
     good = dataset_import(dataset_id=_upload(_zip(tmp_path / "good.zip", folder), "zip-good").pk)
-    assert good.status == Dataset.Status.READY, good.error
+    assert good.status == Dataset.Status.DONE, good.error
     assert not default_storage.exists(good.source_location)  # the uploaded zip is not kept
     assert good.people_count == 4
     media = tmp_path / "media"
@@ -225,7 +225,7 @@ def test_other_formats_from_server_folders(roots: Path) -> None:
     done = dataset_import(
         dataset_id=_create(mpii, name="mpii", source_format="mpii", annotation_path="train.json").pk
     )
-    assert done.status == Dataset.Status.READY, done.error
+    assert done.status == Dataset.Status.DONE, done.error
     assert list(Person.objects.filter(dataset=done).values_list("subject_id", flat=True)) == [
         "a.jpg#0",
         "a.jpg#1",
@@ -240,7 +240,7 @@ def test_other_formats_from_server_folders(roots: Path) -> None:
     done = dataset_import(
         dataset_id=_create(lsp, name="lsp", source_format="lsp", annotation_path="joints.mat").pk
     )
-    assert done.status == Dataset.Status.READY, done.error
+    assert done.status == Dataset.Status.DONE, done.error
     assert done.filter_counts["coco-part"] == 2
 
 
@@ -252,7 +252,7 @@ def test_create_enqueues_the_import_after_commit(
         dataset = _create(folder, enqueue=True)
     assert len(callbacks) == 1
     dataset.refresh_from_db()
-    assert dataset.status == Dataset.Status.READY  # eager Celery in the unit lane ran the task
+    assert dataset.status == Dataset.Status.DONE  # eager Celery in the unit lane ran the task
 
 
 def test_management_command(roots: Path, tmp_path: Path) -> None:
@@ -330,7 +330,7 @@ def test_s3_prefix_import(roots: Path, tmp_path: Path, monkeypatch: pytest.Monke
                              source_location="s3://lab-data/coco/mini", annotation_path="annotations.json",
                              images_path="images", enqueue=False)  # fmt: skip
     done = dataset_import(dataset_id=dataset.pk)
-    assert done.status == Dataset.Status.READY, done.error
+    assert done.status == Dataset.Status.DONE, done.error
     assert done.people_count == 4
     stub.assert_no_pending_responses()
 
@@ -343,3 +343,46 @@ def test_s3_prefix_import(roots: Path, tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(ValidationError, match="names no bucket"):
         dataset_create(name="s3-bad", source_format="coco", source_kind="s3", source_location="s3:///x",
                        annotation_path="a.json", enqueue=False)  # fmt: skip
+
+
+def test_an_import_whose_worker_died_is_swept_and_run_again(
+    roots: Path, tmp_path: Path, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A worker killed mid-import leaves the dataset running with stored images and no rows; the
+    sweeper queues it again and the next attempt starts clean. One lost too often is failed."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tasks.sweep import SWEPT
+    from webapp.core import taskstate
+    from webapp.core.taskstate import sweep_stale_work
+
+    settings.TASK_STALE_SECONDS = 60
+    settings.TASK_MAX_ATTEMPTS = 2
+    lost = _create(make_coco(roots / "coco"))
+    assert taskstate.claim(Dataset, lost.pk, "celery@dead")
+    leftover = default_storage.save(f"datasets/{lost.pk}/000.jpg", ContentFile(b"half a picture"))
+    Dataset.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the import runs again
+        report = sweep_stale_work(SWEPT)
+    assert report["dataset imports"] == {"requeued": 1, "failed": 0}
+    lost.refresh_from_db()
+    assert (lost.status, lost.attempts, lost.people_count) == ("done", 2, 4)
+    assert len(_stored(lost, tmp_path / "media")) == 3  # each image once: the leftover was removed
+    stored = Image.objects.get(dataset=lost, name="000.jpg")
+    assert stored.file.name == leftover
+    with stored.file.open("rb") as handle:
+        assert handle.read() == (roots / "coco" / "images" / "000.jpg").read_bytes()
+
+    archive = default_storage.save("uploads/hopeless.zip", ContentFile(b"PK"))
+    hopeless = _create(roots, name="hopeless", source_kind="upload", source_location=archive)
+    Dataset.objects.filter(pk=hopeless.pk).update(
+        status="running", attempts=2, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert sweep_stale_work(SWEPT)["dataset imports"] == {"requeued": 0, "failed": 1}
+    hopeless.refresh_from_db()
+    assert hopeless.status == "failed"
+    assert hopeless.error == "lost 2 times (its worker died or hung: no heartbeat)"
+    assert not default_storage.exists(archive)  # a failed import keeps no upload

@@ -26,5 +26,5 @@ def dataset(tmp_path: Path, settings: Any) -> Dataset:
         annotation_path="annotations.json", images_path="images", enqueue=False,
     )  # fmt: skip
     done = dataset_import(dataset_id=created.pk)
-    assert done.status == Dataset.Status.READY, done.error
+    assert done.status == Dataset.Status.DONE, done.error
     return done

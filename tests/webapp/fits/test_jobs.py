@@ -77,7 +77,7 @@ def test_bad_job_requests(dataset: Dataset) -> None:
         fit_job_start(dataset=dataset, split="test", enqueue=False)
     with pytest.raises(ValidationError, match="unknown method"):
         fit_job_start(dataset=dataset, method="magic", enqueue=False)
-    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.IMPORTING)
+    Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.RUNNING)
     dataset.refresh_from_db()
     with pytest.raises(ValidationError, match="is importing, not ready"):
         fit_job_start(dataset=dataset, enqueue=False)
@@ -100,27 +100,34 @@ def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
 
     from django.utils import timezone
 
-    from webapp.fits.services import fit_chunks_sweep
+    from tasks.sweep import SWEPT
+    from webapp.core.taskstate import sweep_stale_work
 
-    settings.FIT_CHUNK_STALE_SECONDS = 60
-    settings.FIT_CHUNK_MAX_ATTEMPTS = 2
+    settings.TASK_STALE_SECONDS = 60
+    settings.TASK_MAX_ATTEMPTS = 2
     job = fit_job_start(
         dataset=dataset, filter_name="all", chunk_size=2, config=EftConfig(max_iterations=1), enqueue=False
     )
     lost, hopeless, fresh = list(FitChunk.objects.filter(job=job))[:3]
     old = timezone.now() - timedelta(minutes=5)
-    FitChunk.objects.filter(pk=lost.pk).update(status="running", claimed_at=old, attempts=1)
-    FitChunk.objects.filter(pk=hopeless.pk).update(status="running", claimed_at=old, attempts=2)
-    FitChunk.objects.filter(pk=fresh.pk).update(status="running", claimed_at=timezone.now(), attempts=1)
+    FitChunk.objects.filter(pk=lost.pk).update(status="running", heartbeat_at=old, attempts=1)
+    FitChunk.objects.filter(pk=hopeless.pk).update(status="running", heartbeat_at=old, attempts=2)
+    FitChunk.objects.filter(pk=fresh.pk).update(status="running", heartbeat_at=timezone.now(), attempts=1)
     with django_capture_on_commit_callbacks(execute=True):
-        counts = fit_chunks_sweep()
-    assert counts == {"requeued": 1, "failed": 1}
+        counts = sweep_stale_work(SWEPT)
+    assert counts == {
+        "dataset imports": {"requeued": 0, "failed": 0},
+        "fit chunks": {"requeued": 1, "failed": 1},
+        "renders": {"requeued": 0, "failed": 0},
+    }
     lost.refresh_from_db()
     hopeless.refresh_from_db()
     fresh.refresh_from_db()
     assert lost.status == FitChunk.Status.DONE  # queued again and run (eager)
     assert hopeless.status == FitChunk.Status.FAILED
-    assert "lost 2 times" in hopeless.error
+    assert hopeless.error == "lost 2 times (its worker died or hung: no heartbeat)"
+    job.refresh_from_db()
+    assert job.people_failed == len(hopeless.person_ids)
     assert fresh.status == FitChunk.Status.RUNNING
 
 
@@ -134,10 +141,10 @@ def test_out_of_memory_splits_the_chunk(
 
     real_run = services._run
 
-    def tight_memory(job: FitJob, chunk: FitChunk) -> Any:
+    def tight_memory(job: FitJob, chunk: FitChunk, beat: Any) -> Any:
         if len(chunk.person_ids) > 1:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_run(job, chunk)
+        return real_run(job, chunk, beat)
 
     monkeypatch.setattr(services, "_run", tight_memory)
     with django_capture_on_commit_callbacks(execute=True):
@@ -159,7 +166,11 @@ def test_retry_failed_chunks(
     import webapp.fits.services as services
 
     real_run = services._run
-    monkeypatch.setattr(services, "_run", lambda job, chunk: (_ for _ in ()).throw(RuntimeError("disk full")))
+
+    def full_disk(job: FitJob, chunk: FitChunk, beat: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_run", full_disk)
     with pytest.raises(RuntimeError, match="disk full"), django_capture_on_commit_callbacks(execute=True):
         fit_job_start(
             dataset=dataset,
@@ -169,7 +180,7 @@ def test_retry_failed_chunks(
             render=False,
         )
     job = FitJob.objects.get(dataset=dataset)
-    assert job.status == FitJob.Status.DONE
+    assert job.status == FitJob.Status.FAILED  # its only chunk failed: nothing was fitted
     assert job.people_failed == job.people_total
     assert FitChunk.objects.get(job=job).error == "RuntimeError: disk full"
     monkeypatch.setattr(services, "_run", real_run)
@@ -206,7 +217,8 @@ def test_fits_are_rendered_after_their_chunk(
     body_pixels = (profile.min(axis=2) < 230).mean()
     assert 0.02 < body_pixels < 0.6  # a body on a white background
     # Running the render task again makes nothing new.
-    assert fit_renders_make(fit_ids=list(Fit.objects.filter(job=job).values_list("id", flat=True))) == 0
+    assert set(renders.values_list("status", flat=True)) == {"done"}
+    assert fit_renders_make(render_ids=list(renders.values_list("id", flat=True))) == 0
     assert Render.objects.filter(fit__job=job).count() == 2 * job.people_total
 
 
@@ -261,3 +273,30 @@ def test_exported_entries_carry_the_source_annotation_ids(
         nose = entry["gt_keypoint_2d"][GT24_OFFSET + GT24_NAMES.index("Nose")]
         if labelled[0, 2] > 0:
             assert nose[:2] == pytest.approx(labelled[0, :2])
+
+
+def test_a_render_that_cannot_be_made_fails_with_its_reason(
+    dataset: Dataset, django_capture_on_commit_callbacks: Any
+) -> None:
+    from webapp.datasets.models import Image
+    from webapp.fits.models import Render
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fit_job_start(
+            dataset=dataset, filter_name="all", config=EftConfig(max_iterations=0), render=False
+        )
+    fit = Fit.objects.filter(job=job).select_related("person__image").first()
+    assert fit is not None
+    image = fit.person.image
+    with image.file.open("wb") as handle:
+        handle.write(b"not a picture any more")
+    from webapp.fits.renders import fit_renders_make, renders_request
+
+    ids = renders_request(job=job, fit_ids=[fit.pk], enqueue=False)
+    assert fit_renders_make(render_ids=ids) == 1  # the side view needs no image
+    camera = Render.objects.get(fit=fit, kind="camera")
+    side = Render.objects.get(fit=fit, kind="side")
+    assert (side.status, camera.status) == ("done", "failed")
+    assert camera.error == f"ImageError: stored image {image.file.name} cannot be decoded"
+    assert not camera.file
+    assert Image.objects.filter(pk=image.pk).exists()

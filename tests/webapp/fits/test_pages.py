@@ -73,9 +73,11 @@ def test_cancel_and_retry_from_the_job_page(staff: Client, dataset: Dataset) -> 
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == FitJob.Status.CANCELLED
-    assert set(FitChunk.objects.filter(job=job).values_list("error", flat=True)) == {"job cancelled"}
+    assert set(FitChunk.objects.filter(job=job).values_list("status", "error")) == {
+        ("cancelled", "job cancelled")
+    }
     staff.post(f"/staff/jobs/{job.pk}/retry/")  # cancelled chunks are not retried
-    assert set(FitChunk.objects.filter(job=job).values_list("status", flat=True)) == {"failed"}
+    assert set(FitChunk.objects.filter(job=job).values_list("status", flat=True)) == {"cancelled"}
 
 
 def test_pair_render_shows_two_fits(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:

@@ -72,7 +72,7 @@ class Command(BaseCommand):
 
         dataset = dataset_import(dataset_id=dataset.pk, progress=progress)
         self.stdout.write("")
-        if dataset.status != Dataset.Status.READY:
+        if dataset.status != Dataset.Status.DONE:
             raise CommandError(f"import of {dataset.name} failed: {dataset.error}")
         self.stdout.write(
             f"imported {dataset.name}: {dataset.people_count} people in {dataset.images_count} images "
