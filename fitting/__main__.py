@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fitting.config import default_of
+from fitting.datasets.filters import DEFAULT_FILTER, FILTERS
 
 
 def _param_default(function: Callable[..., Any], name: str) -> Any:
@@ -567,9 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--filter",
-        choices=["all", "coco-all", "coco-part"],
-        default="coco-all",
-        help="which people to fit (default coco-all: 6 or more labelled keypoints)",
+        choices=sorted(FILTERS),
+        default=DEFAULT_FILTER,
+        help=f"which people to fit (default {DEFAULT_FILTER}: {FILTERS[DEFAULT_FILTER].description})",
     )
     fit.add_argument("--limit", type=int, default=None, help="fit only the first N people")
     fit.add_argument("--pictures", type=Path, default=None, help="folder for a picture of every fit")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from fitting.geometry.camera import CropBox, crop_image
 from fitting.joints import LAYOUT_NAMES
 
 LEFT = (40, 120, 255)
@@ -95,3 +96,18 @@ def draw_gt24(
         if v > 0:
             cv2.circle(canvas, (round(x), round(y)), radius, _side(name), -1, cv2.LINE_AA)
     return canvas
+
+
+def labelled_crop(
+    image: NDArray[np.uint8], box: CropBox, labels_gt24: NDArray[np.floating], size: int = 320
+) -> NDArray[np.uint8]:
+    """A person's crop (EFT's box, ``size`` px square) with its GT-24 labels ``(24, 3)``, given
+    in image pixels, drawn as a skeleton coloured by side."""
+    labels = np.asarray(labels_gt24, dtype=np.float64)
+    if labels.shape != (24, 3):
+        raise ValueError(f"labels_gt24: expected (24, 3), got {labels.shape}")
+    crop = crop_image(image, box, size)
+    matrix = box.image_to_crop_matrix(size)
+    in_crop = labels.copy()
+    in_crop[:, :2] = labels[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    return draw_gt24(crop, in_crop, radius=4)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 
@@ -24,3 +26,11 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} ({self.last_seen:%Y-%m-%d %H:%M:%S})"
+
+
+def field_default(model: type[models.Model], name: str) -> Any:
+    """A model field's default: the one place it is stated (forms and commands read it)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return field.get_default()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
@@ -16,7 +15,8 @@ from rest_framework.views import APIView
 
 from webapp.datasets.models import Dataset
 from webapp.datasets.selectors import dataset_list
-from webapp.datasets.services import dataset_create, dataset_source
+from webapp.datasets.services import dataset_import_request
+from webapp.datasets.sources import SourceRequest
 
 
 class DatasetOutputSerializer(serializers.ModelSerializer[Dataset]):
@@ -74,15 +74,14 @@ class DatasetListCreateApi(APIView):
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
-        archive = data.pop("archive", None)
-        kind, location = dataset_source(
-            archive=archive, server_folder=data.pop("server_folder", ""), s3_prefix=data.pop("s3_prefix", "")
+        source = SourceRequest(
+            archive=data.pop("archive", None),
+            server_folder=data.pop("server_folder", ""),
+            s3_prefix=data.pop("s3_prefix", ""),
         )
         try:
-            dataset = dataset_create(source_kind=kind, source_location=location, **data)
+            dataset = dataset_import_request(source=source, **data)
         except ValidationError as exc:
-            if archive is not None:
-                default_storage.delete(location)
             detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
             return Response(detail, status=status.HTTP_400_BAD_REQUEST)
         return Response(DatasetOutputSerializer(dataset).data, status=status.HTTP_201_CREATED)

@@ -25,17 +25,22 @@ class DatasetImportForm(forms.Form):
         max_length=500, required=False, help_text="image folder inside the zip or folder"
     )
     outside_policy = forms.ChoiceField(
-        choices=Dataset.OutsidePolicy.choices, initial=Dataset.OutsidePolicy.KEEP
+        choices=Dataset.OutsidePolicy.choices, initial=Dataset.default("outside_policy")
     )
     split_preset = forms.ChoiceField(
-        choices=Dataset.SplitPreset.choices, initial=Dataset.SplitPreset.FILE, required=False
+        choices=Dataset.SplitPreset.choices, initial=Dataset.default("split_preset"), required=False
     )
-    split_seed = forms.IntegerField(initial=0, required=False)
-    split_test_fraction = forms.FloatField(initial=0.2, min_value=0.0, max_value=1.0, required=False)
+    split_seed = forms.IntegerField(initial=Dataset.default("split_seed"), required=False)
+    split_test_fraction = forms.FloatField(
+        initial=Dataset.default("split_test_fraction"), min_value=0.0, max_value=1.0, required=False
+    )
     licence = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if sum(bool(data.get(k)) for k in ("archive", "server_folder", "s3_prefix")) != 1:
             raise forms.ValidationError("give exactly one of: a zip, a server folder, an S3 prefix")
+        for field in ("split_preset", "split_seed", "split_test_fraction"):
+            if data.get(field) in (None, ""):
+                data[field] = Dataset.default(field)
         return data

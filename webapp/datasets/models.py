@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
+from webapp.core.models import field_default
 from webapp.core.taskstate import TaskStatus, TrackedWork
 
 
@@ -75,6 +78,11 @@ class Dataset(TrackedWork):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_source_format_display()}, {self.status})"
+
+    @classmethod
+    def default(cls, field: str) -> Any:
+        """A field's default: the one place it is stated (forms and the command read it)."""
+        return field_default(cls, field)
 
     @property
     def ready(self) -> bool:

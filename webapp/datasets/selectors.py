@@ -5,18 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from fitting.datasets.common import SourcePerson
+from fitting.datasets.filters import FILTERS
 from fitting.geometry.camera import CropBox
 from webapp.core import taskstate
 from webapp.datasets.models import Dataset, Image, Person
 
-FILTER_LABELS = {
-    "all": "every annotated person",
-    "coco-all": "COCO-All: 6 or more labelled keypoints",
-    "coco-part": "COCO-Part: all 12 limb keypoints labelled",
+#: The stored form of each filter of the registry (fitting.datasets.filters.FILTERS): the
+#: columns the import sets from ``Filter.keep``; a test checks the two agree person by person.
+FILTER_QUERIES: dict[str, Q] = {
+    "all": Q(labelled__gt=0),
+    "coco-all": Q(coco_all=True),
+    "coco-part": Q(coco_part=True),
 }
+assert set(FILTER_QUERIES) == set(FILTERS), "every filter of the registry needs its query"
+
+
+def people_passing(dataset: Dataset, filter_name: str) -> QuerySet[Person]:
+    """The dataset's people a filter keeps; ValueError naming the choices for an unknown one."""
+    if filter_name not in FILTER_QUERIES:
+        raise ValueError(f"unknown filter {filter_name!r}; choose from {sorted(FILTERS)}")
+    return Person.objects.filter(FILTER_QUERIES[filter_name], dataset=dataset)
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -31,11 +42,12 @@ def dataset_filter_table(dataset: Dataset) -> list[dict[str, Any]]:
     """Rows of (filter, people kept, share of the imported people)."""
     total = dataset.people_count or 0
     rows = []
-    for key, label in FILTER_LABELS.items():
+    for key, preset in FILTERS.items():
         kept = int(dataset.filter_counts.get(key, 0)) if dataset.filter_counts else 0
         rows.append(
-            {"key": key, "label": label, "kept": kept, "share": 100.0 * kept / total if total else 0.0}
-        )
+            {"key": key, "label": f"{preset.label}: {preset.description}", "kept": kept,
+             "share": 100.0 * kept / total if total else 0.0}
+        )  # fmt: skip
     return rows
 
 
@@ -85,3 +97,18 @@ def person_box(person: Person) -> CropBox:
     if person.bbox:
         return CropBox.from_bbox(*person.bbox)
     return CropBox.from_keypoints(np.asarray(person.keypoints_gt24, dtype=np.float64))
+
+
+def person_picture_png(person: Person, size: int = 320) -> bytes:
+    """A PNG of the person's crop (EFT's box) with the GT-24 labels and skeleton drawn."""
+    import cv2
+
+    from fitting.render.draw import labelled_crop
+
+    drawn = labelled_crop(
+        image_pixels(person.image), person_box(person), np.asarray(person.keypoints_gt24), size
+    )
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"PNG encoding of person {person.pk} failed")
+    return bytes(encoded.tobytes())

@@ -14,12 +14,9 @@ stored and leaves no rows behind.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,67 +29,19 @@ from django.db import transaction
 from webapp.core import taskstate
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Image, Person
+from webapp.datasets.sources import (
+    DatasetImportError,
+    ImageFacts,
+    SourceRequest,
+    check_source,
+    inspect_image,
+    source_root,
+    store_source,
+)
 
 BATCH = 2000
 
 Progress = Callable[[str, int, int], None]
-
-
-class DatasetImportError(ValueError):
-    """An import that cannot proceed; the message says what is wrong and where."""
-
-
-@dataclass(frozen=True)
-class ImageFacts:
-    width: int
-    height: int
-    sha256: str
-    bytes: int
-
-
-def inspect_image(path: Path) -> ImageFacts:
-    """Size, checksum and byte count of a JPEG or PNG; raises DatasetImportError naming the file."""
-    from PIL import Image as PILImage
-    from PIL import UnidentifiedImageError
-
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetImportError(f"image {path} is missing") from None
-    except OSError as exc:
-        raise DatasetImportError(f"image {path} cannot be read ({exc.strerror})") from exc
-
-    try:
-        with PILImage.open(io.BytesIO(data)) as picture:
-            kind = picture.format
-            width, height = picture.size
-            if kind not in ("JPEG", "PNG"):
-                raise DatasetImportError(f"image {path} is {kind}, not JPEG or PNG")
-            if kind == "JPEG":
-                picture.draft("RGB", (max(width // 8, 1), max(height // 8, 1)))  # decode at 1/8: fast
-            picture.load()  # a truncated or corrupt file fails here
-    except UnidentifiedImageError:
-        raise DatasetImportError(f"image {path} is not an image file") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, DatasetImportError):
-            raise
-        raise DatasetImportError(f"image {path} is corrupt ({exc})") from exc
-    return ImageFacts(width, height, hashlib.sha256(data).hexdigest(), len(data))
-
-
-def _inside(path: Path, roots: list[Path]) -> bool:
-    resolved = path.resolve()
-    return any(resolved == root or root in resolved.parents for root in roots)
-
-
-def dataset_source(*, archive: Any = None, server_folder: str = "", s3_prefix: str = "") -> tuple[str, str]:
-    """(source kind, location) of an import request; an uploaded zip is stored first."""
-    if archive:
-        name = Path(getattr(archive, "name", "") or "upload.zip").name
-        return Dataset.Source.UPLOAD, default_storage.save(f"uploads/{name}", archive)
-    if s3_prefix:
-        return Dataset.Source.S3, str(s3_prefix)
-    return Dataset.Source.SERVER, str(server_folder)
 
 
 @transaction.atomic
@@ -112,21 +61,18 @@ def dataset_create(
     split_test_fraction: float = 0.2,
     enqueue: bool = True,
 ) -> Dataset:
-    """A new pending dataset; its import task is enqueued once this transaction commits."""
-    if source_kind == Dataset.Source.S3:
+    """A new dataset row for a stored source; its import task is enqueued once this transaction
+    commits. Pages, the API and the command go through ``dataset_import_request``."""
+    if source_kind in (Dataset.Source.S3, Dataset.Source.SERVER):
+        request = (
+            SourceRequest(s3_prefix=source_location)
+            if source_kind == Dataset.Source.S3
+            else SourceRequest(server_folder=source_location)
+        )
         try:
-            parse_s3_location(source_location)
+            check_source(request)
         except DatasetImportError as exc:
             raise ValidationError({"source_location": str(exc)}) from exc
-    if source_kind == Dataset.Source.SERVER:
-        folder = Path(source_location)
-        if not folder.is_absolute():
-            raise ValidationError({"source_location": "the server folder must be an absolute path"})
-        if not _inside(folder, settings.DATASET_IMPORT_ROOTS):
-            roots = ", ".join(str(r) for r in settings.DATASET_IMPORT_ROOTS)
-            raise ValidationError({"source_location": f"{folder} is outside the import roots ({roots})"})
-        if not folder.is_dir():
-            raise ValidationError({"source_location": f"{folder} is not a folder"})
     for field, value in (("annotation_path", annotation_path), ("images_path", images_path)):
         if Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValidationError({field: "must be a path inside the source (relative, no '..')"})
@@ -157,6 +103,31 @@ def dataset_create(
     return dataset
 
 
+#: The request field that names each kind of source (errors are reported on it).
+SOURCE_FIELD: dict[str, str] = {
+    Dataset.Source.UPLOAD: "archive",
+    Dataset.Source.SERVER: "server_folder",
+    Dataset.Source.S3: "s3_prefix",
+}
+
+
+def dataset_import_request(*, source: SourceRequest, enqueue: bool = True, **fields: Any) -> Dataset:
+    """Take an import request (the one path for the page, the API and the command): the source is
+    checked, an upload stored, the dataset row made and its import enqueued on commit. A refused
+    request keeps nothing: a stored upload is removed. ``fields`` are dataset_create's."""
+    try:
+        check_source(source)
+    except DatasetImportError as exc:
+        raise ValidationError({SOURCE_FIELD.get(source.kind, "source"): str(exc)}) from exc
+    location = store_source(source)
+    try:
+        return dataset_create(source_kind=source.kind, source_location=location, enqueue=enqueue, **fields)
+    except BaseException:
+        if source.archive:
+            default_storage.delete(location)
+        raise
+
+
 def dataset_imports_enqueue(ids: list[int]) -> None:
     """Send the import tasks of these datasets once the current transaction commits."""
     from tasks.datasets import dataset_import_task
@@ -179,88 +150,6 @@ def _discard_stored(dataset: Dataset) -> None:
             walk(f"{folder}/{name}")
 
     walk(root)
-
-
-def _source_root(dataset: Dataset, work: Path) -> Path:
-    from fitting.datasets.archive import ArchiveLimits, extract_archive
-
-    if dataset.source_kind == Dataset.Source.SERVER:
-        return Path(dataset.source_location)
-    if dataset.source_kind == Dataset.Source.UPLOAD:
-        limits = ArchiveLimits(
-            max_entries=settings.DATASET_ZIP_MAX_ENTRIES,
-            max_total_bytes=settings.DATASET_ZIP_MAX_BYTES,
-            max_ratio=settings.DATASET_ZIP_MAX_RATIO,
-        )
-        local = work / "upload.zip"
-        with default_storage.open(dataset.source_location, "rb") as source, local.open("wb") as out:
-            shutil.copyfileobj(source, out)
-        return extract_archive(local, work / "source", limits)
-    if dataset.source_kind == Dataset.Source.S3:
-        return download_s3_prefix(dataset.source_location, work / "source")
-    raise DatasetImportError(f"source kind {dataset.source_kind!r} is not supported")
-
-
-def s3_client() -> Any:
-    """A boto3 S3 client from the environment (AWS_* credentials; AWS_S3_ENDPOINT_URL for
-    S3-compatible stores)."""
-    import os
-
-    import boto3
-
-    return boto3.client(
-        "s3",
-        region_name=os.environ.get("AWS_S3_REGION_NAME") or None,
-        endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL") or None,
-    )
-
-
-def parse_s3_location(location: str) -> tuple[str, str]:
-    """``s3://bucket/prefix`` -> (bucket, prefix ending in '/' or empty)."""
-    if not location.startswith("s3://"):
-        raise DatasetImportError(f"{location!r} is not an s3://bucket/prefix location")
-    bucket, _, prefix = location[5:].partition("/")
-    if not bucket:
-        raise DatasetImportError(f"{location!r} names no bucket")
-    return bucket, (prefix.rstrip("/") + "/") if prefix else ""
-
-
-def download_s3_prefix(location: str, target: Path) -> Path:
-    """Copy every object under an S3 prefix into ``target`` (same limits as a zip upload)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, prefix = parse_s3_location(location)
-    client = s3_client()
-    target.mkdir(parents=True, exist_ok=False)
-    count = total = 0
-    try:
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                key = str(item["Key"])
-                relative = key[len(prefix) :]
-                if not relative or relative.endswith("/"):
-                    continue
-                parts = Path(relative).parts
-                if Path(relative).is_absolute() or ".." in parts:
-                    raise DatasetImportError(f"{location}: object key {key!r} points outside the prefix")
-                count += 1
-                total += int(item.get("Size", 0))
-                if count > settings.DATASET_ZIP_MAX_ENTRIES:
-                    raise DatasetImportError(
-                        f"{location}: more than {settings.DATASET_ZIP_MAX_ENTRIES} objects under the prefix"
-                    )
-                if total > settings.DATASET_ZIP_MAX_BYTES:
-                    raise DatasetImportError(f"{location}: more than {settings.DATASET_ZIP_MAX_BYTES} bytes")
-                destination = target.joinpath(*parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                body = client.get_object(Bucket=bucket, Key=key)["Body"]
-                with destination.open("wb") as out:
-                    shutil.copyfileobj(body, out)
-    except (BotoCoreError, ClientError) as exc:
-        raise DatasetImportError(f"{location}: S3 error ({exc})") from exc
-    if count == 0:
-        raise DatasetImportError(f"{location}: no objects under this prefix")
-    return target
 
 
 def _people(dataset: Dataset, root: Path, stats: Any) -> Iterator[Any]:
@@ -325,7 +214,7 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
     from fitting.datasets import ReadStats
     from fitting.datasets.filters import FILTERS
 
-    root = _source_root(dataset, work)
+    root = source_root(dataset, work)
     images_root = root / dataset.images_path
 
     # Pass 1: validate the annotations, collect the images they use.
@@ -469,29 +358,6 @@ def dataset_delete(*, dataset: Dataset) -> None:
         dataset.delete()
     for name in names:
         default_storage.delete(name)
-
-
-def person_picture_png(*, person: Person, size: int = 320) -> bytes:
-    """A PNG of the person's crop (EFT's box) with the GT-24 labels and skeleton drawn."""
-    import cv2
-    import numpy as np
-
-    from fitting.geometry.camera import crop_image
-    from fitting.render.draw import draw_gt24
-    from webapp.datasets.selectors import image_pixels, person_box
-
-    rgb = image_pixels(person.image)
-    labels = np.asarray(person.keypoints_gt24, dtype=np.float64)
-    box = person_box(person)
-    crop = crop_image(rgb, box, size)
-    matrix = box.image_to_crop_matrix(size)
-    in_crop = labels.copy()
-    in_crop[:, :2] = labels[:, :2] @ matrix[:, :2].T + matrix[:, 2]
-    drawn = draw_gt24(crop, in_crop, radius=4)
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise DatasetImportError("PNG encoding failed")
-    return bytes(encoded.tobytes())
 
 
 #: How the stale-work sweeper (webapp.core.taskstate) treats dataset imports.

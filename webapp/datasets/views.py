@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -17,8 +16,10 @@ from webapp.datasets.selectors import (
     dataset_importing,
     dataset_list,
     dataset_sample_people,
+    person_picture_png,
 )
-from webapp.datasets.services import dataset_create, dataset_source, person_picture_png
+from webapp.datasets.services import dataset_import_request
+from webapp.datasets.sources import SourceRequest
 
 
 @staff_member_required
@@ -26,28 +27,24 @@ def dataset_list_page(request: HttpRequest) -> HttpResponse:
     form = DatasetImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        archive = data["archive"]
-        kind, location = dataset_source(
-            archive=archive, server_folder=data["server_folder"], s3_prefix=data["s3_prefix"]
+        source = SourceRequest(
+            archive=data["archive"], server_folder=data["server_folder"], s3_prefix=data["s3_prefix"]
         )
         try:
-            dataset = dataset_create(
+            dataset = dataset_import_request(
+                source=source,
                 name=data["name"],
                 source_format=data["source_format"],
-                source_kind=kind,
-                source_location=location,
                 annotation_path=data["annotation_path"],
                 images_path=data["images_path"],
                 split=data["split"],
                 licence=data["licence"],
                 outside_policy=data["outside_policy"],
-                split_preset=data["split_preset"] or Dataset.SplitPreset.FILE,
-                split_seed=data["split_seed"] or 0,
-                split_test_fraction=data["split_test_fraction"] or 0.2,
+                split_preset=data["split_preset"],
+                split_seed=data["split_seed"],
+                split_test_fraction=data["split_test_fraction"],
             )
         except ValidationError as exc:
-            if archive:
-                default_storage.delete(location)
             for field, errors in (
                 exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             ).items():
@@ -82,4 +79,4 @@ def dataset_detail_page(request: HttpRequest, dataset_id: int) -> HttpResponse:
 @staff_member_required
 def person_picture(request: HttpRequest, person_id: int) -> HttpResponse:
     person = get_object_or_404(Person.objects.select_related("image"), pk=person_id)
-    return HttpResponse(person_picture_png(person=person), content_type="image/png")
+    return HttpResponse(person_picture_png(person), content_type="image/png")

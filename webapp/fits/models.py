@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from fitting.config import MethodConfig, method_config
+from fitting.datasets.filters import DEFAULT_FILTER
 from webapp.core.taskstate import TaskStatus, TrackedWork
 from webapp.datasets.models import Dataset, Person
 
@@ -20,7 +21,9 @@ class FitJob(models.Model):
     Status = TaskStatus
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="fit_jobs")
-    filter = models.CharField(max_length=16, default="coco-all", help_text="which people: a filter preset")
+    filter = models.CharField(
+        max_length=16, default=DEFAULT_FILTER, help_text="which people: a filter preset"
+    )
     split = models.CharField(max_length=32, blank=True, help_text="only people of this split (blank: all)")
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.EFT)
     config = models.JSONField(default=dict, help_text="EftConfig / SmplifyConfig as used")

@@ -19,19 +19,16 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from fitting.config import Method, MethodConfig, SmplifyConfig, config_class, method_config
+from fitting.datasets.filters import DEFAULT_FILTER
 from webapp.core import taskstate
+from webapp.core.models import field_default
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Person
+from webapp.datasets.selectors import people_passing
 from webapp.fits.models import Fit, FitChunk, FitJob
 
 if TYPE_CHECKING:
     from fitting.results import ImageFailure, PersonFit
-
-FILTER_FIELDS: dict[str, dict[str, Any]] = {
-    "all": {"labelled__gt": 0},
-    "coco-all": {"coco_all": True},
-    "coco-part": {"coco_part": True},
-}
 
 
 def fit_job_config(*, method: str, options: dict[str, Any] | None = None) -> MethodConfig:
@@ -44,11 +41,10 @@ def fit_job_config(*, method: str, options: dict[str, Any] | None = None) -> Met
 
 
 def job_people(dataset: Dataset, filter_name: str, split: str) -> QuerySet[Person]:
-    if filter_name not in FILTER_FIELDS:
-        raise ValidationError(
-            {"filter": f"unknown filter {filter_name!r}; choose from {sorted(FILTER_FIELDS)}"}
-        )
-    people = Person.objects.filter(dataset=dataset, **FILTER_FIELDS[filter_name])
+    try:
+        people = people_passing(dataset, filter_name)
+    except ValueError as exc:
+        raise ValidationError({"filter": str(exc)}) from exc
     if split:
         people = people.filter(split=split)
     return people.order_by("image__name", "id")  # a chunk reads as few images as it can
@@ -59,10 +55,10 @@ def fit_job_start(
     *,
     dataset: Dataset,
     method: str = FitJob.Method.EFT,
-    filter_name: str = "coco-all",
+    filter_name: str = DEFAULT_FILTER,
     split: str = "",
     config: MethodConfig | None = None,
-    chunk_size: int = 32,
+    chunk_size: int | None = None,
     checkpoint: str = "",
     body_model: str = "",
     render: bool = True,
@@ -81,6 +77,8 @@ def fit_job_start(
         raise ValidationError(
             {"config": f"method {method} takes {config_class(method).__name__}, not {type(options).__name__}"}
         )
+    if chunk_size is None:
+        chunk_size = int(field_default(FitJob, "chunk_size"))
     if not 1 <= chunk_size <= 4096:
         raise ValidationError({"chunk_size": "must be between 1 and 4096"})
     ids = list(job_people(dataset, filter_name, split).values_list("id", flat=True))

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from fitting.config import EftConfig, default_of
+from fitting.datasets.filters import DEFAULT_FILTER, FILTERS
+from webapp.core.models import field_default
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob
 from webapp.fits.selectors import job_fits, job_list, job_plot_png, job_progress, render_urls
@@ -21,19 +23,14 @@ class FitJobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.filter(status=Dataset.Status.DONE))
     method = forms.ChoiceField(choices=FitJob.Method.choices, initial=FitJob.Method.EFT)
     filter_name = forms.ChoiceField(
-        choices=[
-            ("coco-all", "COCO-All (6+ keypoints)"),
-            ("coco-part", "COCO-Part (12 limbs)"),
-            ("all", "all"),
-        ],
-        label="Filter",
+        choices=[(f.name, f.label) for f in FILTERS.values()], initial=DEFAULT_FILTER, label="Filter"
     )
     split = forms.CharField(max_length=32, required=False)
     max_iterations = forms.IntegerField(
         initial=default_of(EftConfig, "max_iterations"), min_value=0, max_value=1000,
         help_text="EFT (OCHuman: 100)",
     )  # fmt: skip
-    chunk_size = forms.IntegerField(initial=32, min_value=1, max_value=4096)
+    chunk_size = forms.IntegerField(initial=field_default(FitJob, "chunk_size"), min_value=1, max_value=4096)
 
 
 @staff_member_required

@@ -17,48 +17,11 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from PIL import Image as PILImage
 
+from tests.support.coco import HEIGHT, WIDTH, coco_person, coco_zip, make_coco, write_jpeg
 from webapp.datasets.models import Dataset, Image, Person
 from webapp.datasets.services import dataset_create, dataset_delete, dataset_import
 
 pytestmark = pytest.mark.django_db
-
-WIDTH, HEIGHT = 96, 128
-
-
-def _jpeg(path: Path, size: tuple[int, int] = (WIDTH, HEIGHT), seed: int = 0) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = np.random.default_rng(seed).integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
-    PILImage.fromarray(pixels).save(path, format="JPEG")
-
-
-def _person(ann_id: int, image_id: int, labelled: int = 17, x0: float = 10.0) -> dict[str, Any]:
-    keypoints: list[float] = []
-    for k in range(17):
-        keypoints += [x0 + 3 * k, 5.0 + 6 * k, 2.0 if k < labelled else 0.0]
-    return {"id": ann_id, "image_id": image_id, "category_id": 1, "iscrowd": 0, "keypoints": keypoints,
-            "num_keypoints": labelled, "bbox": [x0, 5.0, 60.0, 110.0]}  # fmt: skip
-
-
-def make_coco(root: Path, people: list[dict[str, Any]] | None = None, images: int = 3) -> Path:
-    for i in range(images):
-        _jpeg(root / "images" / f"{i:03d}.jpg", seed=i)
-    coco = {
-        "images": [
-            {"id": i, "file_name": f"{i:03d}.jpg", "width": WIDTH, "height": HEIGHT} for i in range(images)
-        ],
-        "annotations": people
-        if people is not None
-        else [
-            _person(100, 0),
-            _person(101, 0, labelled=5),
-            _person(102, 1),
-            _person(103, 2, labelled=8),
-            {**_person(104, 2), "iscrowd": 1},
-        ],
-        "categories": [{"id": 1, "name": "person"}],
-    }
-    (root / "annotations.json").write_text(json.dumps(coco))
-    return root
 
 
 @pytest.fixture
@@ -133,7 +96,7 @@ DAMAGES: list[tuple[Callable[[Path], Any], str]] = [
     (lambda f: (f / "images" / "001.jpg").write_text("hello"), "001.jpg is not an image file"),
     (_gif, "is GIF, not JPEG or PNG"),
     (
-        lambda f: _jpeg(f / "images" / "001.jpg", size=(50, 50)),
+        lambda f: write_jpeg(f / "images" / "001.jpg", size=(50, 50)),
         "the annotation says 96 x 128 pixels, the file is 50 x 50",
     ),
     (lambda f: (f / "annotations.json").write_text('{"images": ['), "not valid JSON"),
@@ -150,7 +113,7 @@ def test_bad_inputs_fail_whole(
 
 
 def test_keypoints_outside_the_image_follow_the_policy(roots: Path, tmp_path: Path) -> None:
-    people = [_person(1, 0, x0=70.0), _person(2, 1)]  # person 1 runs off the right edge (96 px)
+    people = [coco_person(1, 0, x0=70.0), coco_person(2, 1)]  # person 1 runs off the right edge (96 px)
     folder = make_coco(roots / "coco", people, images=2)
     kept = dataset_import(dataset_id=_create(folder, name="keep").pk)
     outside = Person.objects.get(dataset=kept, source_annotation_id="1").keypoints_outside
@@ -217,7 +180,7 @@ def test_zip_upload_imports_and_bad_zips_are_refused(roots: Path, tmp_path: Path
 
 def test_other_formats_from_server_folders(roots: Path) -> None:
     mpii = roots / "mpii"
-    _jpeg(mpii / "images" / "a.jpg")
+    write_jpeg(mpii / "images" / "a.jpg")
     item = {"image": "a.jpg", "joints": [[5.0 + 4 * k, 6.0 + 7 * k] for k in range(16)],
             "joints_vis": [1] * 16,
             "center": [48.0, 64.0], "scale": 0.5}  # fmt: skip
@@ -233,7 +196,7 @@ def test_other_formats_from_server_folders(roots: Path) -> None:
 
     lsp = roots / "lsp"
     for i in range(2):
-        _jpeg(lsp / "images" / f"im{i + 1:04d}.jpg", seed=i)
+        write_jpeg(lsp / "images" / f"im{i + 1:04d}.jpg", seed=i)
     joints = np.zeros((2, 14, 3))
     joints[:, :, 0], joints[:, :, 1] = np.linspace(5, 90, 14), np.linspace(5, 120, 14)
     scipy.io.savemat(lsp / "joints.mat", {"joints": joints.transpose(2, 1, 0)})
@@ -269,7 +232,7 @@ def test_management_command(roots: Path, tmp_path: Path) -> None:
 
 
 def test_split_presets(roots: Path) -> None:
-    people = [_person(i, i) for i in range(10)]
+    people = [coco_person(i, i) for i in range(10)]
     folder = make_coco(roots / "coco", people, images=10)
     first = dataset_import(dataset_id=_create(folder, name="r1", split_preset="random", split_seed=3,
                                               split_test_fraction=0.3).pk)  # fmt: skip
@@ -304,7 +267,7 @@ def test_s3_prefix_import(roots: Path, tmp_path: Path, monkeypatch: pytest.Monke
     from botocore.response import StreamingBody
     from botocore.stub import Stubber
 
-    import webapp.datasets.services as services
+    import webapp.datasets.sources as sources
 
     folder = make_coco(tmp_path / "bucket-content")
     files = sorted(p for p in folder.rglob("*") if p.is_file())
@@ -325,7 +288,7 @@ def test_s3_prefix_import(roots: Path, tmp_path: Path, monkeypatch: pytest.Monke
             {"Bucket": "lab-data", "Key": key},
         )
     stub.activate()
-    monkeypatch.setattr(services, "s3_client", lambda: client)
+    monkeypatch.setattr(sources, "s3_client", lambda: client)
     dataset = dataset_create(name="s3", source_format="coco", source_kind="s3",
                              source_location="s3://lab-data/coco/mini", annotation_path="annotations.json",
                              images_path="images", enqueue=False)  # fmt: skip
@@ -386,3 +349,63 @@ def test_an_import_whose_worker_died_is_swept_and_run_again(
     assert hopeless.status == "failed"
     assert hopeless.error == "lost 2 times (its worker died or hung: no heartbeat)"
     assert not default_storage.exists(archive)  # a failed import keeps no upload
+
+
+def test_the_filter_registry_drives_the_stored_queries(roots: Path) -> None:
+    """Each filter of fitting's registry has a query, and it keeps exactly the people the
+    filter's own rule keeps (the rule read from the stored person, as fitting sees it)."""
+    from fitting.datasets.filters import FILTERS
+    from webapp.datasets.selectors import FILTER_QUERIES, people_passing, source_person
+
+    dataset = dataset_import(dataset_id=_create(make_coco(roots / "coco")).pk)
+    assert set(FILTER_QUERIES) == set(FILTERS)
+    people = list(Person.objects.filter(dataset=dataset).select_related("image"))
+    for name, preset in FILTERS.items():
+        kept = set(people_passing(dataset, name).values_list("source_annotation_id", flat=True))
+        assert kept == {p.source_annotation_id for p in people if preset.keep(source_person(p))}, name
+        assert len(kept) == dataset.filter_counts[name]
+    # The fixture's people: 100 (17 labelled), 101 (5), 102 (17), 103 (8); 104 is a crowd region.
+    assert set(people_passing(dataset, "coco-all").values_list("source_annotation_id", flat=True)) == {
+        "100", "102", "103"
+    }  # fmt: skip
+    with pytest.raises(ValueError, match=r"unknown filter 'coco-most'; choose from \['all', 'coco-all'"):
+        people_passing(dataset, "coco-most")
+
+
+def test_a_refused_request_keeps_nothing(roots: Path, tmp_path: Path) -> None:
+    """Page, API and command share dataset_import_request: a refused request stores nothing."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from webapp.datasets.services import dataset_import_request
+    from webapp.datasets.sources import SourceRequest
+
+    good_zip = SimpleUploadedFile("coco.zip", coco_zip(make_coco(tmp_path / "src")))
+    with pytest.raises(ValidationError, match="must be a path inside the source"):
+        dataset_import_request(
+            source=SourceRequest(archive=good_zip), name="x", source_format="coco",
+            annotation_path="../annotations.json", enqueue=False,
+        )  # fmt: skip
+    not_zip = SimpleUploadedFile("notes.zip", b"these are not the files you are looking for")
+    with pytest.raises(ValidationError, match=r"notes\.zip is not a zip file"):
+        dataset_import_request(
+            source=SourceRequest(archive=not_zip), name="y", source_format="coco",
+            annotation_path="annotations.json", enqueue=False,
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match="give exactly one source"):
+        dataset_import_request(source=SourceRequest(), name="z", source_format="coco", annotation_path="a")
+    assert Dataset.objects.count() == 0
+    uploads = tmp_path / "media" / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_the_command_keeps_no_upload_when_it_refuses(roots: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "coco.zip"
+    archive.write_bytes(coco_zip(make_coco(tmp_path / "src")))
+    with pytest.raises(CommandError, match="must be a path inside the source"):
+        call_command(
+            "import_dataset", "--name", "c", "--format", "coco", "--zip", str(archive),
+            "--annotations", "/etc/passwd",
+        )  # fmt: skip
+    uploads = tmp_path / "media" / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+    assert Dataset.objects.count() == 0

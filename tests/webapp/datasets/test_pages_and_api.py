@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.test import Client
 from PIL import Image as PILImage
 
 from tests.conftest import STAFF_PASSWORD
-from tests.webapp.datasets.test_import import make_coco
+from tests.support.coco import coco_zip, make_coco
 from webapp.datasets.models import Dataset, Person
 
 pytestmark = pytest.mark.django_db
@@ -34,15 +33,6 @@ def roots(tmp_path: Path, settings: Any) -> Path:
 def staff(client: Client, staff_user: AbstractBaseUser) -> Client:
     assert client.login(username="staff", password=STAFF_PASSWORD)
     return client
-
-
-def coco_zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as handle:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file():
-                handle.write(file, file.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def test_api_needs_staff(client: Client, roots: Path) -> None:
@@ -81,7 +71,7 @@ def test_api_refuses_bad_requests(staff: Client, roots: Path, tmp_path: Path) ->
         "/api/datasets/", {**base, "server_folder": str(tmp_path)}, content_type="application/json"
     )
     assert outside.status_code == 400
-    assert "outside the import roots" in str(outside.json()["source_location"])
+    assert "outside the import roots" in str(outside.json()["server_folder"])  # the field sent
     assert Dataset.objects.count() == 0
 
 
@@ -111,7 +101,7 @@ def test_detail_page_and_person_picture(
                                  source_location=str(folder), annotation_path="annotations.json",
                                  images_path="images")  # fmt: skip
     page = staff.get(f"/staff/datasets/{dataset.pk}/").content.decode()
-    assert "COCO-Part: all 12 limb keypoints labelled" in page
+    assert "COCO-Part (12 limbs): all 12 limb keypoints labelled" in page
     assert page.count("/staff/people/") == 4
     person = Person.objects.filter(dataset=dataset).first()
     assert person is not None

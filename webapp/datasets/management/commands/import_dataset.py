@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from webapp.datasets.models import Dataset
-from webapp.datasets.services import dataset_create, dataset_import, dataset_source
+from webapp.datasets.services import dataset_import, dataset_import_request
+from webapp.datasets.sources import SourceRequest
 
 
 class Command(BaseCommand):
@@ -34,36 +36,38 @@ class Command(BaseCommand):
         parser.add_argument("--images", default="", help="image folder inside the source")
         parser.add_argument("--split", default="")
         parser.add_argument("--licence", default="")
-        parser.add_argument("--outside", default="keep", choices=[c.value for c in Dataset.OutsidePolicy])
-        parser.add_argument("--split-preset", default="file", choices=[c.value for c in Dataset.SplitPreset])
-        parser.add_argument("--split-seed", type=int, default=0)
-        parser.add_argument("--split-test-fraction", type=float, default=0.2)
+        parser.add_argument(
+            "--outside",
+            default=Dataset.default("outside_policy"),
+            choices=[c.value for c in Dataset.OutsidePolicy],
+        )
+        parser.add_argument(
+            "--split-preset",
+            default=Dataset.default("split_preset"),
+            choices=[c.value for c in Dataset.SplitPreset],
+        )
+        parser.add_argument("--split-seed", type=int, default=Dataset.default("split_seed"))
+        parser.add_argument(
+            "--split-test-fraction", type=float, default=Dataset.default("split_test_fraction")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["zip"]:
-            with Path(options["zip"]).open("rb") as handle:
-                kind, location = dataset_source(archive=File(handle, name=Path(options["zip"]).name))
-        else:
-            folder = str(Path(options["folder"]).resolve()) if options["folder"] else ""
-            kind, location = dataset_source(server_folder=folder, s3_prefix=options["s3"] or "")
         try:
-            dataset = dataset_create(
-                name=options["name"],
-                source_format=options["format"],
-                source_kind=kind,
-                source_location=location,
-                annotation_path=options["annotations"],
-                images_path=options["images"],
-                split=options["split"],
-                licence=options["licence"],
-                outside_policy=options["outside"],
-                split_preset=options["split_preset"],
-                split_seed=options["split_seed"],
-                split_test_fraction=options["split_test_fraction"],
-                enqueue=False,
-            )
+            with contextlib.ExitStack() as stack:
+                source = SourceRequest(
+                    server_folder=str(Path(options["folder"]).resolve()) if options["folder"] else "",
+                    s3_prefix=options["s3"] or "",
+                )
+                if options["zip"]:
+                    path = Path(options["zip"])
+                    try:
+                        handle = stack.enter_context(path.open("rb"))
+                    except OSError as exc:
+                        raise CommandError(f"{path}: cannot be read ({exc.strerror})") from exc
+                    source = SourceRequest(archive=File(handle, name=path.name))
+                dataset = self._request(source, options)
         except ValidationError as exc:
-            raise CommandError(f"cannot create the dataset: {exc}") from exc
+            raise CommandError(f"cannot create the dataset: {'; '.join(exc.messages)}") from exc
 
         def progress(stage: str, done: int, total: int) -> None:
             share = f" {100 * done / total:5.1f}%" if total else ""
@@ -79,4 +83,20 @@ class Command(BaseCommand):
             f"({dataset.annotations_count} annotations; skipped {dataset.skipped or 'none'}; "
             f"{dataset.keypoints_outside} keypoints outside their image); filters {dataset.filter_counts}; "
             f"splits {dataset.split_counts}"
+        )
+
+    def _request(self, source: SourceRequest, options: dict[str, Any]) -> Dataset:
+        return dataset_import_request(
+            source=source,
+            name=options["name"],
+            source_format=options["format"],
+            annotation_path=options["annotations"],
+            images_path=options["images"],
+            split=options["split"],
+            licence=options["licence"],
+            outside_policy=options["outside"],
+            split_preset=options["split_preset"],
+            split_seed=options["split_seed"],
+            split_test_fraction=options["split_test_fraction"],
+            enqueue=False,
         )
