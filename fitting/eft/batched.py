@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -139,11 +138,3 @@ class BatchedFineTuner:
             r.seconds = elapsed / count
             done.append(r)
         return done
-
-
-def describe_batch(results: list[EftResult]) -> dict[str, Any]:
-    return {
-        "people": len(results),
-        "mean_error_px": sum(r.mean_error_px for r in results) / max(len(results), 1),
-        "iterations": [r.iterations for r in results],
-    }

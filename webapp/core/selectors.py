@@ -177,9 +177,6 @@ def check_regressor(*, expose_path: bool = False) -> Check:
     )
 
 
-ESSENTIAL = ("database", "broker", "worker")
-
-
 def health_report(*, expose_paths: bool = False, refresh_probe: bool = False) -> Check:
     """Everything /healthz reports. `status` is ok when database, broker and a worker are ok."""
     capabilities = host_capabilities(refresh=refresh_probe)

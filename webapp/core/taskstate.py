@@ -43,7 +43,6 @@ class TaskStatus(models.TextChoices):
 
 WAITING = (TaskStatus.PENDING, TaskStatus.QUEUED)
 OPEN = (TaskStatus.PENDING, TaskStatus.QUEUED, TaskStatus.RUNNING)
-FINAL = (TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
 class TrackedWork(models.Model):
@@ -63,11 +62,6 @@ class TrackedWork(models.Model):
 
 def _rows(model: type[TrackedWork], pk: int) -> QuerySet[Any]:
     return model._default_manager.filter(pk=pk)
-
-
-def mark_queued(rows: QuerySet[Any]) -> int:
-    """pending -> queued, for rows whose task message is being sent."""
-    return rows.filter(status=TaskStatus.PENDING).update(status=TaskStatus.QUEUED)
 
 
 def claim(model: type[TrackedWork], pk: int, worker: str = "", **changes: Any) -> bool:
