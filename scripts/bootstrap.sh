@@ -38,7 +38,8 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   say "creating the virtual environment in $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# Not quiet: a first install takes minutes, and pip's lines are its progress.
+pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 stamp="$VENV/.installed"
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
@@ -51,7 +52,18 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
     "${pip[@]}" install -c constraints.txt "torch==2.13.0+cpu" \
       --extra-index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
   fi
-  "${pip[@]}" install -c constraints.txt -e ".[dev]"
+  # The project's dependencies (pyproject.toml), then the checkout itself on the path through a
+  # .pth file: the code runs from this folder, with no build step and no editable-install shim.
+  "$VENV/bin/python" - >"$VENV/requirements.txt" <<'PY'
+import tomllib
+
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["dev"]))
+PY
+  "${pip[@]}" install -c constraints.txt -r "$VENV/requirements.txt"
+  "$VENV/bin/python" -m pip uninstall -y -q eft-crowd 2>/dev/null || true  # an older editable install
+  site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$PWD" >"$site/eft_crowd.pth"
   # pyrender 0.1.45 pins PyOpenGL 3.1.0, whose OSMesa binding lacks OSMesaCreateContextAttribs;
   # 3.1.10 works with pyrender for both EGL and OSMesa (tested by tests/fitting/render).
   "${pip[@]}" install -c constraints.txt --no-deps "pyopengl==3.1.10"

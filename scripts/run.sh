@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: set up, migrate, create the staff user, start a Celery
-# worker (with the beat schedule) and the web server on http://$EFT_HOST:$EFT_PORT/.
+# The main job on the embedded default: set up, migrate, create the staff user, start two Celery
+# workers (fits; imports, renders and the beat schedule) and the web server on
+# http://$EFT_HOST:$EFT_PORT/.
 # Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,33 +25,51 @@ $py manage.py migrate --noinput
 $py manage.py collectstatic --noinput -v0
 credentials=$($py manage.py ensure_staff_user --username "${EFT_ADMIN_USER:-admin}")
 
-say "starting a Celery worker (log: $data/logs/worker.log)"
-.venv/bin/celery -A webapp worker -B -Q "${CELERY_WORKER_QUEUES:-celery,gpu,render}" \
-  --concurrency 1 --loglevel INFO >"$data/logs/worker.log" 2>&1 &
-worker=$!
+# Two workers, so that imports and renders never wait behind fitting: one takes the gpu queue
+# (fit chunks, minutes each on a CPU), the other the celery and render queues (imports, renders,
+# housekeeping) and runs the beat schedule. docs/ARCHITECTURE.md, "Queues and workers".
+say "starting the Celery workers (logs: $data/logs/worker-fits.log, $data/logs/worker-main.log)"
+.venv/bin/celery -A webapp worker -Q "${CELERY_FIT_QUEUES:-gpu}" -n "fits@%h" \
+  --concurrency 1 --loglevel INFO >"$data/logs/worker-fits.log" 2>&1 &
+workers=($!)
+.venv/bin/celery -A webapp worker -B -Q "${CELERY_MAIN_QUEUES:-celery,render}" -n "main@%h" \
+  --concurrency 1 --loglevel INFO >"$data/logs/worker-main.log" 2>&1 &
+workers+=($!)
 cleanup() {
-  kill -0 "$worker" 2>/dev/null || return 0
-  echo "stopping the worker (warm shutdown)..."
-  kill -TERM "$worker" 2>/dev/null
-  for _ in $(seq 30); do kill -0 "$worker" 2>/dev/null || return 0; sleep 1; done
-  kill -KILL "$worker" 2>/dev/null || true
+  local pid alive=()
+  for pid in "${workers[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+  ((${#alive[@]})) || return 0
+  echo "stopping the workers (warm shutdown)..."
+  kill -TERM "${alive[@]}" 2>/dev/null
+  for _ in $(seq 30); do
+    local left=0
+    for pid in "${alive[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+    ((left)) || return 0
+    sleep 1
+  done
+  kill -KILL "${alive[@]}" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-$py manage.py wait_for_worker --timeout 120 || { tail -20 "$data/logs/worker.log"; exit 1; }
+$py manage.py wait_for_worker --timeout 120 --count 2 || {
+  tail -20 "$data/logs/worker-fits.log" "$data/logs/worker-main.log"; exit 1; }
 
-cat <<MSG
-
-  EFT crowd is running on the embedded default (SQLite, filesystem broker, local media).
-
-    Open        http://$host:$port/
-    Status      http://$host:$port/staff/status/   (sign in first)
-    Health      http://$host:$port/healthz
-    Admin       http://$host:$port/admin/
-    $credentials
-
-  Ctrl-C stops the web server and the worker.
-
-MSG
+box() {  # the lines given, framed, so they stand out at the end of the start-up log
+  local width=0 line
+  for line in "$@"; do (( ${#line} > width )) && width=${#line}; done
+  printf '\n  +%s+\n' "$(printf '%*s' $((width + 2)) '' | tr ' ' '-')"
+  for line in "$@"; do printf '  | %-*s |\n' "$width" "$line"; done
+  printf '  +%s+\n\n' "$(printf '%*s' $((width + 2)) '' | tr ' ' '-')"
+}
+box "EFT crowd is running on the embedded default (SQLite, filesystem broker, local media)." \
+  "" \
+  "Open      http://$host:$port/" \
+  "Datasets  http://$host:$port/staff/datasets/    Fit jobs  http://$host:$port/staff/jobs/" \
+  "Status    http://$host:$port/staff/status/      Admin     http://$host:$port/admin/" \
+  "" \
+  "$credentials" \
+  "New password: .venv/bin/python manage.py changepassword ${EFT_ADMIN_USER:-admin}" \
+  "" \
+  "Logs in $data/logs/. Ctrl-C stops the web server and the workers."
 .venv/bin/gunicorn webapp.wsgi:application --bind "$host:$port" --workers 2 --timeout 180 \
   --access-logfile "$data/logs/access.log" --error-logfile - --log-level warning

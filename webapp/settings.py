@@ -54,6 +54,8 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a proxy that sets X-Forwarded-For: count sign-in failures per real client address.
+USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -121,6 +123,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Every password check (sign-in form, API basic authentication) is throttled per username and
+# client address: after this many failures within the window, that pair waits for the window.
+AUTHENTICATION_BACKENDS = ["webapp.core.auth.ThrottledModelBackend"]
+LOGIN_FAILURES_ALLOWED = env_int("LOGIN_FAILURES_ALLOWED", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
+
+# Shared by every web process (the sign-in failure counts live here): files under DATA_DIR on the
+# embedded default, Redis (CACHE_URL=redis://host:6379/1) in production.
+_cache_url = env_str("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url.startswith(("redis://", "rediss://"))
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -191,7 +210,6 @@ CELERY_TASK_ROUTES = {
     "tasks.fits.*": {"queue": "gpu"},
     "tasks.renders.*": {"queue": "render"},
 }
-CELERY_WORKER_QUEUES = env_list("CELERY_WORKER_QUEUES", "celery,gpu,render")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tasks.core.worker_heartbeat", "schedule": 60.0},
     "stale-work-sweeper": {"task": "tasks.sweep.sweep_stale_work", "schedule": 60.0},
@@ -247,7 +265,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "webapp.core.auth.ThrottledBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
 }

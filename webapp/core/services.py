@@ -42,8 +42,11 @@ def worker_heartbeat_record(
 
 
 @transaction.atomic
-def staff_user_ensure(*, username: str, password: str, email: str = "") -> tuple[AbstractBaseUser, bool]:
-    """Create superuser `username`, or reset its password and staff flags; returns (user, created)."""
+def staff_user_ensure(
+    *, username: str, password: str, email: str = "", reset: bool = True
+) -> tuple[AbstractBaseUser, bool]:
+    """Create superuser `username`, or (``reset``) reset its password and staff flags; an existing
+    user is left as it is otherwise. Returns (user, created)."""
     if not username:
         raise ValueError("username is empty")
     if len(password) < 12:
@@ -52,6 +55,8 @@ def staff_user_ensure(*, username: str, password: str, email: str = "") -> tuple
     lookup: dict[str, Any] = {user_model.USERNAME_FIELD: username}
     user = user_model.objects.filter(**lookup).first()
     created = user is None
+    if user is not None and not reset:
+        return user, False
     if user is None:
         user = user_model(**lookup)
     user.set_password(password)
