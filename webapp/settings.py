@@ -156,6 +156,19 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_STORAGE = env_str("MEDIA_STORAGE", "local")
 MEDIA_ROOT = (env_path("MEDIA_ROOT") or DATA_DIR / "media").resolve()
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
+# Nothing stored is public (webapp.core.media): staff, or a signed address for one file that
+# expires (at most this long). S3 answers presigned URLs valid AWS_QUERYSTRING_EXPIRE seconds.
+MEDIA_SIGNED_MAX_SECONDS = env_int("MEDIA_SIGNED_MAX_SECONDS", 86_400)
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 900)
+# Local storage behind nginx or Apache: let the web server send the bytes once Django has said
+# yes. "X-Accel-Redirect" (nginx: an internal location at MEDIA_SENDFILE_PREFIX aliased to
+# MEDIA_ROOT) or "X-Sendfile" (Apache mod_xsendfile); empty: Django streams the file.
+MEDIA_SENDFILE = env_str("MEDIA_SENDFILE", "")
+MEDIA_SENDFILE_PREFIX = env_str("MEDIA_SENDFILE_PREFIX", "/protected-media/")
+if MEDIA_SENDFILE not in ("", "X-Accel-Redirect", "X-Sendfile"):
+    raise ImproperlyConfigured(
+        f"MEDIA_SENDFILE={MEDIA_SENDFILE!r}: expected X-Accel-Redirect, X-Sendfile or empty"
+    )
 if MEDIA_STORAGE == "local":
     _default_storage: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 elif MEDIA_STORAGE == "s3":
@@ -171,6 +184,7 @@ elif MEDIA_STORAGE == "s3":
             "location": env_str("AWS_LOCATION", "media"),
             "default_acl": None,
             "querystring_auth": True,
+            "querystring_expire": AWS_QUERYSTRING_EXPIRE,
             "file_overwrite": False,
         },
     }
@@ -240,7 +254,7 @@ DATASET_ZIP_MAX_RATIO = env_float("DATASET_ZIP_MAX_RATIO", 200.0)
 
 # --- long work (imports, fit chunks, renders; webapp.core.taskstate) ----------------------
 # Running work whose worker sent no heartbeat for this long is taken as lost and queued again
-# (workers beat at least every 10 s while they work).
+# (workers beat with every item of progress: a person fitted, a batch of images stored).
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 600)
 # Work lost this many times is failed instead of queued again.
 TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3)

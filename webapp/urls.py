@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.templatetags.static import static
@@ -24,12 +23,3 @@ urlpatterns = [
     ),
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
-
-if settings.MEDIA_STORAGE == "local":
-    from django.views.static import serve
-
-    # Local media (renders, images) through Django: fine for the embedded profile;
-    # production uses S3 or a front server.
-    urlpatterns += [
-        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
-    ]

@@ -15,7 +15,7 @@
         const jobs = await response.json();
         for (const job of Array.isArray(jobs) ? jobs : [jobs]) {
           for (const row of document.querySelectorAll(`[data-job="${job.id}"]`)) {
-            row.querySelector(".job-status").textContent = job.status;
+            row.querySelector(".job-status").textContent = job.state;
             row.querySelector(".job-bar").value = job.percent;
             row.querySelector(".job-percent").textContent = job.percent + "%";
             row.querySelector(".job-counts").textContent = `${job.people_done} / ${job.people_total}`;

@@ -8,7 +8,7 @@ Vocabulary (DESIGN.md)::
 - ``pending``: the row exists, no message was sent for it (``enqueue=False``, or not yet);
 - ``queued``: a task message was sent once the creating transaction committed;
 - ``running``: a worker claimed it by compare-and-set (``claim``): only one can win; it proves it
-  is alive with ``heartbeat``;
+  is alive with ``heartbeat`` (per item of progress: a person fitted, a batch of images stored);
 - ``done`` / ``failed`` (with a reason) / ``cancelled``: final, set by ``finish``, ``fail`` and
   ``cancel``, each a compare-and-set from the states it may leave.
 
@@ -20,7 +20,6 @@ fails (``WorkKind``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,20 +86,6 @@ def heartbeat(model: type[TrackedWork], pk: int, **changes: Any) -> bool:
     return bool(
         _rows(model, pk).filter(status=TaskStatus.RUNNING).update(heartbeat_at=timezone.now(), **changes)
     )
-
-
-class Heartbeat:
-    """A callable that records a heartbeat at most every ``every`` seconds (for per-item hooks)."""
-
-    def __init__(self, model: type[TrackedWork], pk: int, every: float = 10.0) -> None:
-        self.model, self.pk, self.every = model, pk, every
-        self._last = -float("inf")  # the first call beats: the first item done is visible at once
-
-    def __call__(self, **changes: Any) -> None:
-        now = time.monotonic()
-        if changes or now - self._last >= self.every:
-            heartbeat(self.model, self.pk, **changes)
-            self._last = now
 
 
 def finish(model: type[TrackedWork], pk: int, **changes: Any) -> bool:

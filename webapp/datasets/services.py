@@ -27,6 +27,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from webapp.core import taskstate
+from webapp.core.media import dataset_folder, delete_folder
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Image, Person
 from webapp.datasets.sources import (
@@ -137,19 +138,7 @@ def dataset_imports_enqueue(ids: list[int]) -> None:
 
 def _discard_stored(dataset: Dataset) -> None:
     """Remove what an earlier, lost attempt of this import stored (its rows were never written)."""
-    root = f"datasets/{dataset.pk}"
-
-    def walk(folder: str) -> None:
-        try:
-            folders, files = default_storage.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for name in files:
-            default_storage.delete(f"{folder}/{name}")
-        for name in folders:
-            walk(f"{folder}/{name}")
-
-    walk(root)
+    delete_folder(dataset_folder(dataset.pk))
 
 
 def _people(dataset: Dataset, root: Path, stats: Any) -> Iterator[Any]:
@@ -241,7 +230,9 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
                 f"{found.width} x {found.height}"
             )
         with path.open("rb") as handle:
-            saved = default_storage.save(f"datasets/{dataset.pk}/{name}", File(handle, name=Path(name).name))
+            saved = default_storage.save(
+                f"{dataset_folder(dataset.pk)}/images/{name}", File(handle, name=Path(name).name)
+            )
         stored.append(saved)
         facts[name] = (found, saved)
         if done % 200 == 0 or done == total:
@@ -352,12 +343,16 @@ def _with_labels(person: Any, labels: list[list[float]]) -> Any:
 
 
 def dataset_delete(*, dataset: Dataset) -> None:
-    """Delete a dataset, its rows and its stored files."""
-    names = list(Image.objects.filter(dataset=dataset).values_list("file", flat=True))
+    """Delete a dataset, its rows (people, images, fit jobs, fits, renders) and every file derived
+    from it: its folder in media storage holds its images and its renders; an upload not yet
+    imported goes too."""
+    folder = dataset_folder(dataset.pk)
+    upload = dataset.source_location if dataset.source_kind == Dataset.Source.UPLOAD else ""
     with transaction.atomic():
         dataset.delete()
-    for name in names:
-        default_storage.delete(name)
+    delete_folder(folder)
+    if upload:
+        default_storage.delete(upload)
 
 
 #: How the stale-work sweeper (webapp.core.taskstate) treats dataset imports.

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from webapp.fits.models import Fit, FitChunk, FitJob
+from webapp.fits.services import fit_job_delete
 
 
 @admin.register(FitJob)
@@ -17,6 +20,13 @@ class FitJobAdmin(admin.ModelAdmin[FitJob]):
     )
     list_filter = ("status", "method")
     readonly_fields = ("people_total", "people_done", "people_failed", "created_at", "finished_at")
+
+    def delete_model(self, request: HttpRequest, obj: FitJob) -> None:
+        fit_job_delete(job=obj)  # rows and every file made for the job
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FitJob]) -> None:
+        for job in queryset:
+            fit_job_delete(job=job)
 
 
 @admin.register(FitChunk)

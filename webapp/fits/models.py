@@ -67,6 +67,7 @@ class FitChunk(TrackedWork):
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=TaskStatus.PENDING)
     device = models.CharField(max_length=32, blank=True, help_text="the torch device the worker fitted on")
     seconds = models.FloatField(default=0.0)
+    people_done = models.PositiveIntegerField(default=0, help_text="fitted so far in the running attempt")
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=("job", "index"), name="chunk_unique_index_per_job"),)

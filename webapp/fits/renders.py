@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 
 from webapp.core import taskstate
+from webapp.core.media import dataset_folder, job_render_folder
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import image_pixels, person_box
 from webapp.fits.models import Fit, FitJob, PairRender, Render
@@ -99,7 +100,8 @@ def fit_renders_make(*, render_ids: list[int], worker: str = "") -> int:
             buffer = io.BytesIO()
             Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
             name = default_storage.save(
-                f"renders/job-{fit.job_id}/{fit.pk}-{render.kind}.jpg", ContentFile(buffer.getvalue())
+                f"{job_render_folder(fit.job.dataset_id, fit.job_id)}/{fit.pk}-{render.kind}.jpg",
+                ContentFile(buffer.getvalue()),
             )
         except Exception as exc:
             taskstate.fail(Render, render.pk, f"{type(exc).__name__}: {exc}")
@@ -137,7 +139,10 @@ def fit_pair_render(*, fit_a: Fit, fit_b: Fit, size: int = 512) -> PairRender:
         halves.append(np.concatenate([front, side], axis=0))
     buffer = io.BytesIO()
     Image.fromarray(ab_view(halves[0], halves[1])).save(buffer, format="JPEG", quality=90)
-    name = default_storage.save(f"renders/ab/{fit_a.pk}-{fit_b.pk}.jpg", ContentFile(buffer.getvalue()))
+    name = default_storage.save(
+        f"{dataset_folder(fit_a.person.dataset_id)}/renders/ab/{fit_a.pk}-{fit_b.pk}.jpg",
+        ContentFile(buffer.getvalue()),
+    )
     PairRender.objects.bulk_create(
         [PairRender(fit_a=fit_a, fit_b=fit_b, file=name, size=size)], ignore_conflicts=True
     )

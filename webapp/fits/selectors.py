@@ -10,27 +10,45 @@ from django.utils import timezone
 from fitting.config import running_config
 from fitting.export import eft_entry
 from fitting.results import PersonFit, SanityVerdict
+from webapp.core.media import media_url
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import source_person
 from webapp.fits.models import Fit, FitJob, Render
 
 
+def job_queue_place(job: FitJob) -> int | None:
+    """1 + the open jobs started before this one, for a job no worker has taken yet."""
+    if job.status not in (TaskStatus.PENDING, TaskStatus.QUEUED):
+        return None
+    ahead = FitJob.objects.filter(
+        status__in=(TaskStatus.QUEUED, TaskStatus.RUNNING), created_at__lt=job.created_at
+    ).count()
+    return ahead + 1
+
+
 def job_progress(job: FitJob) -> dict[str, Any]:
-    """done / total, failures, rate (people/s since the job started) and ETA in seconds."""
-    finished = job.people_done + job.people_failed
+    """done / total (people as they finish, the running chunks' included), failures, rate
+    (people/s since fitting started) and ETA in seconds; a job that waits says its place."""
+    in_flight = sum(job.chunks.filter(status=TaskStatus.RUNNING).values_list("people_done", flat=True))
+    done = job.people_done + in_flight
+    finished = done + job.people_failed
+    started = job.started_at
     end = job.finished_at or timezone.now()
-    elapsed = max((end - job.created_at).total_seconds(), 1e-6)
-    rate = job.people_done / elapsed if job.people_done else 0.0
+    elapsed = max((end - started).total_seconds(), 1e-6) if started else 0.0
+    rate = done / elapsed if done and elapsed else 0.0
     left = max(job.people_total - finished, 0)
+    place = job_queue_place(job)
     return {
         "id": job.pk,
         "status": job.status,
+        "state": f"queued (place {place})" if place else job.status,
+        "queue_place": place,
         "people_total": job.people_total,
-        "people_done": job.people_done,
+        "people_done": done,
         "people_failed": job.people_failed,
         "percent": round(100.0 * finished / job.people_total, 1) if job.people_total else 0.0,
         "rate_per_s": round(rate, 3),
-        "eta_s": round(left / rate) if rate and job.status == FitJob.Status.RUNNING else None,
+        "eta_s": round(left / rate) if rate and job.status == TaskStatus.RUNNING else None,
         "renders_done": job.renders_done,
         "elapsed_s": round(elapsed, 1),
         "devices": sorted({d for d in job.chunks.values_list("device", flat=True) if d}),
@@ -85,7 +103,7 @@ def job_fits(job: FitJob, sanity: str = "", order: str = "") -> QuerySet[Fit]:
 def render_urls(fits: list[Fit]) -> dict[int, dict[str, str]]:
     urls: dict[int, dict[str, str]] = {}
     for render in Render.objects.filter(fit__in=fits, status=TaskStatus.DONE):
-        urls.setdefault(render.fit_id, {})[render.kind] = render.file.url
+        urls.setdefault(render.fit_id, {})[render.kind] = media_url(render.file.name)
     return urls
 
 

@@ -14,18 +14,20 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from fitting.config import Method, MethodConfig, SmplifyConfig, config_class, method_config
 from fitting.datasets.filters import DEFAULT_FILTER
 from webapp.core import taskstate
+from webapp.core.media import delete_folder, job_render_folder
 from webapp.core.models import field_default
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Person
 from webapp.datasets.selectors import people_passing
-from webapp.fits.models import Fit, FitChunk, FitJob
+from webapp.fits.models import Fit, FitChunk, FitJob, PairRender
 
 if TYPE_CHECKING:
     from fitting.results import ImageFailure, PersonFit
@@ -117,7 +119,7 @@ def _settings(job: FitJob, device: str = "cpu", people: int = 1) -> Any:
 def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
     """Run a pending or queued chunk (claimed by compare-and-set; anything else is left alone).
     Each fitted person is a heartbeat."""
-    claimed = taskstate.claim(FitChunk, chunk_id, worker)
+    claimed = taskstate.claim(FitChunk, chunk_id, worker, people_done=0)
     chunk = FitChunk.objects.select_related("job").get(pk=chunk_id)
     if not claimed:
         return chunk
@@ -131,7 +133,7 @@ def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
     )
     started = time.perf_counter()
     try:
-        _, failed = _run(job, chunk, taskstate.Heartbeat(FitChunk, chunk.pk))
+        _, failed = _run(job, chunk, _person_counter(chunk.pk))
     except Exception as exc:
         if _out_of_memory(exc) and len(chunk.person_ids) > 1:
             _split(chunk, str(exc))
@@ -148,6 +150,18 @@ def fit_chunk_run(*, chunk_id: int, worker: str = "") -> FitChunk:
     _finish_if_complete(job.pk)
     chunk.refresh_from_db()
     return chunk
+
+
+def _person_counter(chunk_id: int) -> Callable[[], None]:
+    """Called once per fitted person: the chunk's count (what progress shows) and heartbeat."""
+    count = 0
+
+    def person_done() -> None:
+        nonlocal count
+        count += 1
+        taskstate.heartbeat(FitChunk, chunk_id, people_done=count)
+
+    return person_done
 
 
 def _chunk_lost(chunk: FitChunk) -> None:
@@ -206,6 +220,7 @@ def _run(job: FitJob, chunk: FitChunk, beat: Callable[[], None]) -> tuple[int, l
     fits = [fit_row(job=job, fit=fit) for fit in run.fits]
     with transaction.atomic():
         Fit.objects.bulk_create(fits, ignore_conflicts=True)
+        FitChunk.objects.filter(pk=chunk.pk).update(people_done=0)  # now counted in the job's
         failed_people = sum(len(f.keys) for f in run.failures)
         FitJob.objects.filter(pk=job.pk).update(
             people_done=Fit.objects.filter(job=job).count(), people_failed=F("people_failed") + failed_people
@@ -300,3 +315,17 @@ def fit_job_cancel(*, job: FitJob) -> FitJob:
         taskstate.cancel(FitChunk.objects.filter(job=job), "job cancelled")
     job.refresh_from_db()
     return job
+
+
+def fit_job_delete(*, job: FitJob) -> None:
+    """Delete a job, its chunks, fits and renders, and every file made for it (its renders'
+    folder and the A/B pictures of its fits)."""
+    folder = job_render_folder(job.dataset_id, job.pk)
+    pairs = list(
+        PairRender.objects.filter(Q(fit_a__job=job) | Q(fit_b__job=job)).values_list("file", flat=True)
+    )
+    with transaction.atomic():
+        job.delete()
+    delete_folder(folder)
+    for name in pairs:
+        default_storage.delete(name)

@@ -59,22 +59,6 @@ def test_fail_keeps_the_reason_and_cancel_leaves_running_work_alone() -> None:
     assert (failing.status, failing.attempts, failing.error) == ("queued", 0, "")
 
 
-def test_heartbeat_helper_beats_first_then_at_most_every_interval() -> None:
-    row = _dataset()
-    taskstate.claim(Dataset, row.pk)
-    Dataset.objects.filter(pk=row.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    beat = taskstate.Heartbeat(Dataset, row.pk, every=3600)
-    beat()
-    row.refresh_from_db()
-    first = row.heartbeat_at
-    assert first is not None
-    assert first > timezone.now() - timedelta(minutes=1)
-    Dataset.objects.filter(pk=row.pk).update(heartbeat_at=first - timedelta(hours=1))
-    beat()  # within the interval: no write
-    row.refresh_from_db()
-    assert row.heartbeat_at == first - timedelta(hours=1)
-
-
 def test_sweeper_requeues_then_fails_silent_work(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -326,7 +326,7 @@ def test_an_import_whose_worker_died_is_swept_and_run_again(
     settings.TASK_MAX_ATTEMPTS = 2
     lost = _create(make_coco(roots / "coco"))
     assert taskstate.claim(Dataset, lost.pk, "celery@dead")
-    leftover = default_storage.save(f"datasets/{lost.pk}/000.jpg", ContentFile(b"half a picture"))
+    leftover = default_storage.save(f"datasets/{lost.pk}/images/000.jpg", ContentFile(b"half a picture"))
     Dataset.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the import runs again
         report = sweep_stale_work(SWEPT)

@@ -300,3 +300,64 @@ def test_a_render_that_cannot_be_made_fails_with_its_reason(
     assert camera.error == f"ImageError: stored image {image.file.name} cannot be decoded"
     assert not camera.file
     assert Image.objects.filter(pk=image.pk).exists()
+
+
+def test_deleting_a_job_or_a_dataset_deletes_every_file_made_for_it(
+    dataset: Dataset, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from webapp.datasets.services import dataset_delete
+    from webapp.fits.models import PairRender, Render
+    from webapp.fits.renders import fit_pair_render
+    from webapp.fits.services import fit_job_delete
+
+    media = Path(settings.MEDIA_ROOT)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = fit_job_start(dataset=dataset, method="regressor", filter_name="all")
+        second = fit_job_start(dataset=dataset, method="regressor", filter_name="all")
+    a = Fit.objects.filter(job=first).select_related("person").first()
+    assert a is not None
+    b = Fit.objects.get(job=second, person=a.person)
+    pair = fit_pair_render(fit_a=a, fit_b=b, size=64)
+    first_renders = [r.file.name for r in Render.objects.filter(fit__job=first)]
+    assert len(first_renders) == 2 * first.people_total
+    assert all(name.startswith(f"datasets/{dataset.pk}/renders/job-{first.pk}/") for name in first_renders)
+    assert pair.file.name.startswith(f"datasets/{dataset.pk}/renders/ab/")
+
+    fit_job_delete(job=first)
+    assert not [n for n in first_renders if (media / n).exists()]
+    assert not (media / pair.file.name).exists()
+    assert PairRender.objects.count() == 0
+    second_renders = [media / r.file.name for r in Render.objects.filter(fit__job=second)]
+    assert second_renders
+    assert all(path.exists() for path in second_renders)  # the other job keeps its files
+
+    dataset_delete(dataset=dataset)
+    assert not [p for p in (media / "datasets" / str(dataset.pk)).rglob("*") if p.is_file()]
+
+
+def test_progress_counts_people_as_they_finish_and_says_the_queue_place(dataset: Dataset) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webapp.fits.selectors import job_progress
+
+    first = fit_job_start(dataset=dataset, filter_name="all", chunk_size=2)  # queued: enqueue on commit
+    second = fit_job_start(dataset=dataset, filter_name="all", chunk_size=2)
+    assert (first.status, second.status) == ("queued", "queued")
+    assert job_progress(first)["state"] == "queued (place 1)"
+    assert job_progress(second)["state"] == "queued (place 2)"
+    assert job_progress(second)["rate_per_s"] == 0.0  # nothing has started: no rate from creation
+
+    # A worker claims the first chunk of the first job and has fitted one person of two.
+    chunk = FitChunk.objects.filter(job=first).order_by("index").first()
+    assert chunk is not None
+    started = timezone.now() - timedelta(seconds=10)
+    FitChunk.objects.filter(pk=chunk.pk).update(status="running", people_done=1)
+    FitJob.objects.filter(pk=first.pk).update(status="running", started_at=started)
+    first.refresh_from_db()
+    progress = job_progress(first)
+    assert (progress["state"], progress["people_done"]) == ("running", 1)
+    assert progress["rate_per_s"] == pytest.approx(0.1, rel=0.05)  # 1 person in the 10 s since it started
+    assert progress["eta_s"] == pytest.approx((first.people_total - 1) * 10, rel=0.06)
+    assert job_progress(second)["state"] == "queued (place 2)"  # still behind the running job

@@ -46,7 +46,7 @@ def test_start_a_job_and_look_at_it(
     assert progress["devices"] == ["cpu"]
     page = staff.get(f"/staff/jobs/{job.pk}/").content.decode()
     assert page.count("/staff/fits/") == job.people_total
-    assert f"/media/renders/job-{job.pk}/" in page
+    assert f"/media/datasets/{job.dataset_id}/renders/job-{job.pk}/" in page
     plots = staff.get(f"/staff/jobs/{job.pk}/plots.png")
     assert Image.open(io.BytesIO(plots.content)).size[0] > 1000
     fit = Fit.objects.filter(job=job).first()
