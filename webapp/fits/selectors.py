@@ -119,6 +119,36 @@ def job_statistics(job: FitJob) -> dict[str, list[float]]:
     }
 
 
+def job_summary(job: FitJob) -> dict[str, Any]:
+    """The job's figures: fits, mean / median / 90th percentile 2D error, mean and median
+    iterations, sanity pass rate (None where there is no fit yet)."""
+    import numpy as np
+
+    stats = job_statistics(job)
+    errors = np.asarray(stats["error_px"], dtype=np.float64)
+    iterations = np.asarray(stats["iterations"], dtype=np.float64)
+    if not errors.size:
+        return {"fits": 0, "error_mean_px": None, "error_median_px": None, "error_p90_px": None,
+                "iterations_mean": None, "iterations_median": None, "sanity_pass_rate": None}  # fmt: skip
+    return {
+        "fits": int(errors.size),
+        "error_mean_px": round(float(errors.mean()), 2),
+        "error_median_px": round(float(np.median(errors)), 2),
+        "error_p90_px": round(float(np.percentile(errors, 90)), 2),
+        "iterations_mean": round(float(iterations.mean()), 1),
+        "iterations_median": round(float(np.median(iterations)), 1),
+        "sanity_pass_rate": round(float(np.mean(stats["sanity_ok"])), 3),
+    }
+
+
+def job_actions(job: FitJob) -> dict[str, bool]:
+    """Which actions apply to the job now: cancel while it is open, retry when a chunk failed."""
+    return {
+        "cancel": job.status in (TaskStatus.PENDING, TaskStatus.QUEUED, TaskStatus.RUNNING),
+        "retry": job.chunks.filter(status=TaskStatus.FAILED).exists(),
+    }
+
+
 def job_plot_png(job: FitJob) -> bytes:
     """Four panels: 2D error, iterations, max |beta| histograms and the sanity pass rate."""
     import io

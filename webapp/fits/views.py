@@ -15,7 +15,15 @@ from fitting.datasets.filters import DEFAULT_FILTER, FILTERS
 from webapp.core.models import field_default
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob
-from webapp.fits.selectors import job_fits, job_list, job_plot_png, job_progress, render_urls
+from webapp.fits.selectors import (
+    job_actions,
+    job_fits,
+    job_list,
+    job_plot_png,
+    job_progress,
+    job_summary,
+    render_urls,
+)
 from webapp.fits.services import fit_job_cancel, fit_job_config, fit_job_retry_failed, fit_job_start
 
 
@@ -69,7 +77,8 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(
         request,
         "fits/job.html",
-        {"job": job, "progress": job_progress(job), "page": page, "fits": fits, "renders": render_urls(fits),
+        {"job": job, "progress": job_progress(job), "summary": job_summary(job), "actions": job_actions(job),
+         "config": sorted(job.config.items()), "page": page, "fits": fits, "renders": render_urls(fits),
          "sanity": sanity, "order": order},
     )  # fmt: skip
 

@@ -361,3 +361,111 @@ def test_progress_counts_people_as_they_finish_and_says_the_queue_place(dataset:
     assert progress["rate_per_s"] == pytest.approx(0.1, rel=0.05)  # 1 person in the 10 s since it started
     assert progress["eta_s"] == pytest.approx((first.people_total - 1) * 10, rel=0.06)
     assert job_progress(second)["state"] == "queued (place 2)"  # still behind the running job
+
+
+def test_start_a_job_from_the_api(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    get_user_model().objects.create_user("boss", password="right-horse-battery", is_staff=True)
+    client = Client()
+    assert client.login(username="boss", password="right-horse-battery")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(
+            "/api/fits/jobs/",
+            {"dataset": dataset.pk, "method": "eft", "filter": "all", "config": {"max_iterations": 1},
+             "chunk_size": 2, "render": False},
+            content_type="application/json",
+        )  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    job = FitJob.objects.get(pk=body["id"])
+    assert (body["method"], body["filter"], body["chunk_size"], body["config"]["max_iterations"]) == (
+        "eft", "all", 2, 1
+    )  # fmt: skip
+    assert job.status == "done"  # eager Celery ran the chunks
+    detail = client.get(f"/api/fits/jobs/{job.pk}/").json()
+    assert detail["people_done"] == job.people_total == detail["summary"]["fits"]
+    assert detail["job"]["id"] == job.pk
+
+    bad = client.post(
+        "/api/fits/jobs/",
+        {"dataset": dataset.pk, "config": {"max_iters": 3}},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    assert bad.json() == {"config": ["unknown option(s) ['max_iters']; EftConfig has " + str(sorted(
+        ["lr", "max_iterations", "threshold_px", "shape_weight", "gamma", "keypoint_weight", "leg_weight",
+         "camera_weight", "overall", "ignore_hips", "min_leg_length", "sanity"]
+    ))]}  # fmt: skip
+    assert (
+        client.post("/api/fits/jobs/", {"dataset": 999}, content_type="application/json").status_code == 400
+    )
+    assert Client().post("/api/fits/jobs/", {"dataset": dataset.pk}).status_code == 403
+
+
+def test_start_a_job_from_the_command(dataset: Dataset) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command(
+        "fit_job", "--dataset", dataset.name, "--method", "regressor", "--filter", "all", "--no-render",
+        "--here", "--option", "sanity=exporter", stdout=out, stderr=StringIO(),
+    )  # fmt: skip
+    job = FitJob.objects.get(dataset=dataset)
+    assert job.status == "done"
+    assert job.method_config() == EftConfig(sanity="exporter")
+    assert Fit.objects.filter(job=job).count() == job.people_total
+    assert f"job {job.pk} done: {job.people_total} fitted, 0 failed" in out.getvalue()
+    with pytest.raises(CommandError, match=r"no dataset 'nope' \(datasets: synth\)"):
+        call_command("fit_job", "--dataset", "nope")
+    with pytest.raises(CommandError, match="max_iterations must be zero or more, got -2"):
+        call_command("fit_job", "--dataset", str(dataset.pk), "--option", "max_iterations=-2")
+
+
+def test_the_job_page_shows_figures_options_and_only_the_actions_that_apply(
+    dataset: Dataset, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from webapp.fits.selectors import job_summary
+
+    get_user_model().objects.create_user("boss", password="right-horse-battery", is_staff=True)
+    client = Client()
+    assert client.login(username="boss", password="right-horse-battery")
+    waiting = fit_job_start(dataset=dataset, filter_name="all", config=EftConfig(max_iterations=7))
+    page = client.get(f"/staff/jobs/{waiting.pk}/").content.decode()
+    assert 'id="cancel-job"' in page
+    assert "return confirm('Cancel job" in page
+    assert 'id="retry-job"' not in page  # nothing failed
+    assert "<th>max_iterations</th><td><code>7</code></td>" in page
+    assert "{'lr'" not in page  # the options are a table, not a printed dict
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = fit_job_start(dataset=dataset, method="regressor", filter_name="all", render=False)
+    summary = job_summary(done)
+    errors = sorted(Fit.objects.filter(job=done).values_list("mean_error_px", flat=True))
+    assert summary["fits"] == len(errors) == done.people_total
+    assert summary["error_mean_px"] == round(sum(errors) / len(errors), 2)
+    assert summary["error_median_px"] == round(float(np.median(errors)), 2)
+    assert summary["iterations_mean"] == 0.0  # the regressor alone makes no update
+    page = client.get(f"/staff/jobs/{done.pk}/").content.decode()
+    assert 'id="cancel-job"' not in page
+    assert 'id="retry-job"' not in page
+    assert f"{summary['error_mean_px']} / {summary['error_median_px']} / {summary['error_p90_px']} px" in page
+
+    import webapp.fits.services as services
+
+    def broken(job: FitJob, chunk: FitChunk, beat: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_run", broken)
+    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
+        failed = fit_job_start(dataset=dataset, filter_name="all", chunk_size=100, render=False)
+    failed = FitJob.objects.latest("created_at")
+    page = client.get(f"/staff/jobs/{failed.pk}/").content.decode()
+    assert 'id="retry-job"' in page
+    assert 'id="cancel-job"' not in page  # a failed job is over
