@@ -32,7 +32,35 @@ def read_people(fmt: str, path: Path, stats: ReadStats | None = None) -> Iterato
     }
     if fmt not in readers:
         raise DatasetError(f"unknown dataset format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt != "coco" and looks_like_coco(Path(path)):
+        raise DatasetError(
+            f"{Path(path).name} is a COCO-format keypoint file (top-level 'annotations' and "
+            f"'categories'), not the {fmt} layout: choose the COCO format for it (OCHuman, MPII and "
+            "PoseTrack are often shared in COCO format)"
+        )
     return readers[fmt](Path(path), stats)
 
 
-__all__ = ["FORMATS", "DatasetError", "Format", "ReadStats", "SourcePerson", "read_people"]
+def looks_like_coco(path: Path) -> bool:
+    """True for a JSON file whose top-level object has COCO's 'annotations' and 'categories'
+    keys (read as a stream: a large file is not loaded)."""
+    import ijson
+
+    if not path.is_file():
+        return False
+    keys: set[str] = set()
+    try:
+        with path.open("rb") as handle:
+            for prefix, event, value in ijson.parse(handle):
+                if prefix == "" and event == "map_key":
+                    keys.add(str(value))
+                    if {"annotations", "categories"} <= keys:
+                        return True
+                elif prefix == "" and event in ("start_array", "end_map"):
+                    return False
+    except (ijson.JSONError, UnicodeDecodeError, OSError):
+        return False
+    return False
+
+
+__all__ = ["FORMATS", "DatasetError", "Format", "ReadStats", "SourcePerson", "looks_like_coco", "read_people"]

@@ -20,9 +20,17 @@ class DatasetImportForm(forms.Form):
         help_text="or an absolute folder on the server (inside the import roots)",
     )
     s3_prefix = forms.CharField(max_length=1000, required=False, help_text="or s3://bucket/prefix")
-    annotation_path = forms.CharField(max_length=500, help_text="annotation file inside the zip or folder")
+    annotation_path = forms.CharField(
+        max_length=500,
+        help_text="the annotation file inside the zip or folder, e.g. "
+        "annotations/person_keypoints_val2017.json (LSP: joints.mat; PoseTrack: the folder of "
+        "per-video files, e.g. annotations/val)",
+    )
     images_path = forms.CharField(
-        max_length=500, required=False, help_text="image folder inside the zip or folder"
+        max_length=500,
+        required=False,
+        help_text="the image folder inside the zip or folder, e.g. val2017 or images: the image names in the "
+        "annotation file are relative to it (empty: the zip's or folder's top level)",
     )
     outside_policy = forms.ChoiceField(
         choices=Dataset.OutsidePolicy.choices, initial=Dataset.default("outside_policy")

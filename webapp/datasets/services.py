@@ -74,9 +74,7 @@ def dataset_create(
             check_source(request)
         except DatasetImportError as exc:
             raise ValidationError({"source_location": str(exc)}) from exc
-    for field, value in (("annotation_path", annotation_path), ("images_path", images_path)):
-        if Path(value).is_absolute() or ".." in Path(value).parts:
-            raise ValidationError({field: "must be a path inside the source (relative, no '..')"})
+    _check_inside_source(annotation_path=annotation_path, images_path=images_path)
     dataset = Dataset(
         name=name,
         source_format=source_format,
@@ -104,6 +102,12 @@ def dataset_create(
     return dataset
 
 
+def _check_inside_source(**paths: str) -> None:
+    for field, value in paths.items():
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValidationError({field: "must be a path inside the source (relative, no '..')"})
+
+
 #: The request field that names each kind of source (errors are reported on it).
 SOURCE_FIELD: dict[str, str] = {
     Dataset.Source.UPLOAD: "archive",
@@ -116,8 +120,10 @@ def dataset_import_request(*, source: SourceRequest, enqueue: bool = True, **fie
     """Take an import request (the one path for the page, the API and the command): the source is
     checked, an upload stored, the dataset row made and its import enqueued on commit. A refused
     request keeps nothing: a stored upload is removed. ``fields`` are dataset_create's."""
+    annotation_path, images_path = str(fields.get("annotation_path", "")), str(fields.get("images_path", ""))
+    _check_inside_source(annotation_path=annotation_path, images_path=images_path)
     try:
-        check_source(source)
+        check_source(source, annotation_path, images_path)
     except DatasetImportError as exc:
         raise ValidationError({SOURCE_FIELD.get(source.kind, "source"): str(exc)}) from exc
     location = store_source(source)
@@ -180,7 +186,8 @@ def dataset_import(*, dataset_id: int, progress: Progress | None = None, worker:
 
         known = isinstance(exc, DatasetError | DatasetImportError | ValidationError)
         finished = True
-        taskstate.fail(Dataset, dataset.pk, str(exc) if known else f"{type(exc).__name__}: {exc}")
+        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        taskstate.fail(Dataset, dataset.pk, in_user_terms(message, dataset, work))
         if not known:
             raise
     finally:
@@ -190,6 +197,19 @@ def dataset_import(*, dataset_id: int, progress: Progress | None = None, worker:
             default_storage.delete(dataset.source_location)
     dataset.refresh_from_db()
     return dataset
+
+
+def in_user_terms(message: str, dataset: Dataset, work: Path) -> str:
+    """An error with the server's own paths taken out: files are named as they are inside the
+    zip, the S3 prefix or the server folder the user gave."""
+    roots = [work / "source", work]
+    if dataset.source_kind == Dataset.Source.SERVER:
+        roots.insert(0, Path(dataset.source_location))
+    roots += [Path(settings.DATASET_WORK_DIR), Path(settings.MEDIA_ROOT)]
+    for root in roots:
+        for form in {str(root), str(root.resolve())}:
+            message = message.replace(form + "/", "").replace(form, ".")
+    return message
 
 
 def dataset_import_lost(dataset: Dataset) -> None:

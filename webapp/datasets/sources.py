@@ -41,23 +41,55 @@ class SourceRequest:
         return Dataset.Source.S3 if self.s3_prefix else Dataset.Source.SERVER
 
 
-def check_source(source: SourceRequest) -> None:
-    """Refuse, before anything is stored, a source that cannot be imported; the message says
-    what is wrong with it."""
+def _listing(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit]) or "nothing"
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _has(names: list[str], path: str) -> bool:
+    """``path`` is one of the files, or a folder holding some of them."""
+    wanted = path.strip("/")
+    return not wanted or any(n == wanted or n.startswith(wanted + "/") for n in names)
+
+
+def _check_paths(where: str, names: list[str], annotation_path: str, images_path: str) -> None:
+    """The annotation file (or folder) and the image folder are where the request says."""
+    if annotation_path and not _has(names, annotation_path):
+        raise DatasetImportError(
+            f"{where} has no {annotation_path!r} (the annotation path); it holds: {_listing(names)}"
+        )
+    if images_path and not _has(names, images_path):
+        raise DatasetImportError(
+            f"{where} has no folder {images_path!r} (the images path); it holds: {_listing(names)}"
+        )
+
+
+def check_source(source: SourceRequest, annotation_path: str = "", images_path: str = "") -> None:
+    """Refuse, before anything is stored or queued, a source that cannot be imported: not exactly
+    one source, a file that is not a zip or an empty one, a folder outside the import roots, a
+    malformed S3 location, or an annotation file / image folder that is not in the zip or folder
+    (the message lists what it holds)."""
     given = [bool(source.archive), bool(source.server_folder), bool(source.s3_prefix)]
     if sum(given) != 1:
         raise DatasetImportError("give exactly one source: a zip, a server folder or an S3 prefix")
     if source.archive:
         name = Path(getattr(source.archive, "name", "") or "upload.zip").name
-        size = getattr(source.archive, "size", None)
-        if size == 0:
-            raise DatasetImportError(f"{name} is empty")
+        if getattr(source.archive, "size", None) == 0:
+            raise DatasetImportError(f"{name} is empty (0 bytes)")
         position = source.archive.tell() if hasattr(source.archive, "tell") else 0
         try:
             if not zipfile.is_zipfile(source.archive):
                 raise DatasetImportError(f"{name} is not a zip file")
+            source.archive.seek(0)
+            with zipfile.ZipFile(source.archive) as archive:
+                names = sorted(i.filename for i in archive.infolist() if not i.is_dir())
+        except zipfile.BadZipFile as exc:
+            raise DatasetImportError(f"{name} is not a readable zip file ({exc})") from exc
         finally:
             source.archive.seek(position)
+        if not names:
+            raise DatasetImportError(f"{name} is an empty zip (it holds no file)")
+        _check_paths(name, names, annotation_path, images_path)
     elif source.s3_prefix:
         parse_s3_location(source.s3_prefix)
     else:
@@ -69,6 +101,10 @@ def check_source(source: SourceRequest) -> None:
             raise DatasetImportError(f"{folder} is outside the import roots ({roots})")
         if not folder.is_dir():
             raise DatasetImportError(f"{folder} is not a folder")
+        for path, what in ((annotation_path, "the annotation path"), (images_path, "the images path")):
+            if path and not (folder / path).exists():
+                entries = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir())
+                raise DatasetImportError(f"{folder} has no {path!r} ({what}); it holds: {_listing(entries)}")
 
 
 def store_source(source: SourceRequest) -> str:

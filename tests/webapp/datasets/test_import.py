@@ -409,3 +409,84 @@ def test_the_command_keeps_no_upload_when_it_refuses(roots: Path, tmp_path: Path
     uploads = tmp_path / "media" / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
     assert Dataset.objects.count() == 0
+
+
+def test_uploads_are_checked_before_any_queue(roots: Path, tmp_path: Path) -> None:
+    """An empty zip, or one without the named annotation file or image folder, is refused at
+    upload with what it holds; nothing is stored or queued."""
+    import io as _io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from webapp.datasets.services import dataset_import_request
+    from webapp.datasets.sources import SourceRequest
+
+    def request(data: bytes, annotation_path: str = "annotations.json", images_path: str = "images") -> None:
+        dataset_import_request(
+            source=SourceRequest(archive=SimpleUploadedFile("mine.zip", data)), name="x",
+            source_format="coco", annotation_path=annotation_path, images_path=images_path, enqueue=False,
+        )  # fmt: skip
+
+    empty = _io.BytesIO()
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(ValidationError, match=r"mine\.zip is an empty zip \(it holds no file\)"):
+        request(empty.getvalue())
+    with pytest.raises(ValidationError, match=r"mine\.zip is empty \(0 bytes\)"):
+        request(b"")
+    good = coco_zip(make_coco(tmp_path / "src"))
+    with pytest.raises(ValidationError) as missing:
+        request(good, annotation_path="person_keypoints_val2017.json")
+    assert missing.value.message_dict == {
+        "archive": [
+            "mine.zip has no 'person_keypoints_val2017.json' (the annotation path); it holds: "
+            "annotations.json, images/000.jpg, images/001.jpg, images/002.jpg"
+        ]
+    }
+    with pytest.raises(ValidationError, match=r"mine\.zip has no folder 'val2017' \(the images path\)"):
+        request(good, images_path="val2017")
+    assert Dataset.objects.count() == 0
+    uploads = tmp_path / "media" / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_a_server_folder_without_the_annotation_file_lists_what_it_holds(roots: Path) -> None:
+    from webapp.datasets.services import dataset_import_request
+    from webapp.datasets.sources import SourceRequest
+
+    folder = make_coco(roots / "coco")
+    source = SourceRequest(server_folder=str(folder))
+    with pytest.raises(ValidationError) as refused:
+        dataset_import_request(
+            source=source, name="y", source_format="coco", annotation_path="coco.json", enqueue=False
+        )
+    assert refused.value.message_dict == {
+        "server_folder": [
+            f"{folder} has no 'coco.json' (the annotation path); it holds: annotations.json, images/"
+        ]
+    }
+
+
+def test_a_coco_format_file_under_another_format_gets_a_hint(roots: Path) -> None:
+    folder = make_coco(roots / "coco")
+    dataset = dataset_import(dataset_id=_create(folder, source_format="ochuman").pk)
+    assert dataset.status == "failed"
+    assert dataset.error == (
+        "annotations.json is a COCO-format keypoint file (top-level 'annotations' and 'categories'), "
+        "not the ochuman layout: choose the COCO format for it (OCHuman, MPII and PoseTrack are often "
+        "shared in COCO format)"
+    )
+
+
+def test_errors_name_files_as_the_user_gave_them_never_server_paths(
+    roots: Path, tmp_path: Path, settings: Any
+) -> None:
+    source = make_coco(tmp_path / "src")
+    (source / "images" / "001.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    upload = default_storage.save("uploads/broken.zip", io.BytesIO(coco_zip(source)))
+    dataset = dataset_import(
+        dataset_id=_create(roots, name="broken", source_kind="upload", source_location=upload).pk
+    )
+    assert dataset.status == "failed"
+    assert dataset.error.startswith("image images/001.jpg is corrupt"), dataset.error
+    for server_path in (str(tmp_path), str(settings.DATASET_WORK_DIR), "/tmp/"):
+        assert server_path not in dataset.error
