@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.support.lanes import skip_or_fail
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+SHOTS = Path(__file__).resolve().parents[2] / ".test-data" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -51,3 +52,10 @@ def page(browser: object) -> Iterator[object]:
     tab.set_default_timeout(30_000)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    """The folder the browser tests leave their screenshots in (.test-data/screenshots)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS

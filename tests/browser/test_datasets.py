@@ -9,16 +9,19 @@ import pytest
 from django.contrib.auth.base_user import AbstractBaseUser
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_pages import SHOTS
-from tests.conftest import STAFF_PASSWORD
-from tests.webapp.datasets.test_import import make_coco
-from tests.webapp.datasets.test_pages_and_api import coco_zip
+from tests.support.coco import coco_zip, make_coco
+from tests.support.users import STAFF_PASSWORD, STAFF_USERNAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_staff_imports_a_zip_and_sees_people(
-    page: Page, live_server: object, staff_user: AbstractBaseUser, tmp_path: Path, settings: Any
+    page: Page,
+    live_server: object,
+    staff_user: AbstractBaseUser,
+    tmp_path: Path,
+    settings: Any,
+    screenshots: Path,
 ) -> None:
     settings.DATASET_IMPORT_ROOTS = [tmp_path / "imports"]
     settings.DATASET_WORK_DIR = tmp_path / "work"
@@ -27,7 +30,7 @@ def test_staff_imports_a_zip_and_sees_people(
     archive.write_bytes(coco_zip(make_coco(tmp_path / "src")))
 
     page.goto(f"{live_server}/staff/datasets/")
-    page.get_by_label("Username").fill("staff")
+    page.get_by_label("Username").fill(STAFF_USERNAME)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Datasets")
@@ -47,8 +50,7 @@ def test_staff_imports_a_zip_and_sees_people(
     for i in range(4):
         expect(pictures.nth(i)).to_have_js_property("complete", True)
         assert pictures.nth(i).evaluate("img => img.naturalWidth") == 320
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "dataset.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "dataset.png"), full_page=True)
 
     page.get_by_role("link", name="Datasets").first.click()
     expect(page.locator("#datasets")).to_contain_text("coco-mini")

@@ -15,24 +15,35 @@ from fitting.datasets.coco import iter_coco
 from fitting.datasets.common import DatasetError, ReadStats
 from fitting.datasets.filters import get_filter
 from fitting.train.data import load_eft_json
+from tests.support.coco import coco_person, make_coco
 
 
 def _coco(tiny_set: Path) -> dict:  # type: ignore[type-arg]
     return json.loads((tiny_set / "annotations.json").read_text())
 
 
-def test_reads_people_with_enough_labels(tiny_set: Path) -> None:
-    coco = _coco(tiny_set)
-    expected = sum(1 for a in coco["annotations"] if sum(1 for v in a["keypoints"][2::3] if v > 0) >= 6)
+def test_reads_people_with_enough_labels(tiny_set: Path, tmp_path: Path) -> None:
     stats = ReadStats()
     people = list(iter_coco(tiny_set / "annotations.json", stats))
-    assert stats.annotations == len(coco["annotations"]) == len(people)
+    # The tiny set (conftest.py): 4 people, one per 192 x 192 image, none truncated; the
+    # generator (seed 33) labels 15, 17, 17 and 17 of their 17 keypoints: COCO-All keeps all 4.
+    assert stats.annotations == len(people) == 4
+    assert [p.labelled for p in people] == [15, 17, 17, 17]
     kept = [p for p in people if get_filter("coco-all").keep(p)]
-    assert len(kept) == expected > 0
+    assert len(kept) == 4
     person = kept[0]
     assert person.labels_gt24.shape == (24, 3)
     assert (tiny_set / "images" / person.image_name).is_file()
     assert person.image_size == (192, 192)
+    # At COCO-All's boundary, on hand-made people: 6 labelled keypoints are enough, 5 are not.
+    edge = make_coco(
+        tmp_path / "edge", [coco_person(1, 0, labelled=6), coco_person(2, 0, labelled=5)], images=1
+    )
+    found = [
+        (p.annotation_id, p.labelled, get_filter("coco-all").keep(p))
+        for p in iter_coco(edge / "annotations.json")
+    ]
+    assert found == [("1", 6, True), ("2", 5, False)]
 
 
 @pytest.mark.parametrize(

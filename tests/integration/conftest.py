@@ -16,7 +16,7 @@ from django.conf import settings
 from pytest_django import DjangoDbBlocker
 
 from fitting.synth.generate import SynthConfig, generate
-from tests.conftest import skip_or_fail
+from tests.support.lanes import skip_or_fail
 from tests.support.worker import celery_worker_process
 from webapp.datasets.models import Dataset
 from webapp.datasets.services import dataset_create, dataset_delete, dataset_import
@@ -58,9 +58,22 @@ def _broker_problem() -> str | None:
 
 @pytest.fixture(scope="session")
 def integration_services() -> None:
+    """PostgreSQL and Redis are there (else skip_or_fail), and Redis holds no message of an
+    earlier run: the lane's workers only ever see this run's messages."""
     for problem in (_database_problem(), _broker_problem()):
         if problem:
             skip_or_fail(problem)
+    import redis
+
+    # Messages left by an interrupted earlier run would reach this run's workers: drop them.
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for queue in ("celery", "gpu", "render"):
+        client.delete(queue)
+    # ... and messages killed workers left unacknowledged (kombu restores them later), and the
+    # queues of the killed-worker tests (one per test: nobody reads them again).
+    client.delete("unacked", "unacked_index", "unacked_mutex")
+    for key in client.scan_iter("killtest-*"):
+        client.delete(key)
 
 
 @pytest.fixture(scope="session")
@@ -71,14 +84,6 @@ def real_worker(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """One worker process for the lane, on Redis, writing to the PostgreSQL test database."""
-    import redis
-
-    # Messages left by an interrupted earlier run would reach this worker: drop them.
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for queue in ("celery", "gpu", "render"):
-        client.delete(queue)
-    # ... and messages a killed worker left unacknowledged (kombu restores them later).
-    client.delete("unacked", "unacked_index", "unacked_mutex")
     log = Path(tmp_path_factory.mktemp("worker")) / "worker.log"
     with django_db_blocker.unblock(), celery_worker_process(log) as node:
         yield node

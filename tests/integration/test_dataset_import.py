@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support.coco import make_coco
 from tests.support.worker import wait_for
-from tests.webapp.datasets.test_import import make_coco
 from webapp.datasets.models import Dataset, Image, Person
 from webapp.datasets.services import dataset_create, dataset_delete
 

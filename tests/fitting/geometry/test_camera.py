@@ -25,24 +25,24 @@ def _image_to_crop(points: np.ndarray, box: CropBox, size: int = 224) -> np.ndar
 
 
 def test_crop_formula_exactly_as_documented() -> None:
-    box = CropBox(300.0, 200.0, 1.5)  # side 300 px
-    points = np.array([[300.0, 200.0], [450.0, 50.0], [150.0, 350.0]])
+    # x_crop = 224 * (x - cx) / side + 112, with side = 200 * scale = 300 px here: the box's
+    # centre lands on the crop's centre and its corners on the crop's corners.
+    box = CropBox(300.0, 200.0, 1.5)
+    points = np.array([[300.0, 200.0], [450.0, 50.0], [150.0, 350.0], [375.0, 275.0]])
     crop = _image_to_crop(points, box)
-    expected = 224.0 * (points - np.array([300.0, 200.0])) / 300.0 + 112.0
-    np.testing.assert_allclose(crop, expected, atol=1e-12)
-    assert crop[1].tolist() == pytest.approx([224.0, 0.0])  # the box's top-right corner
+    np.testing.assert_allclose(crop, [[112.0, 112.0], [224.0, 0.0], [0.0, 224.0], [168.0, 168.0]], atol=1e-12)
 
 
 def test_normalized_and_image_pixels_agree_with_the_crop() -> None:
+    # u = cx + 100 * scale * x_n (here 321.5 + 87 x_n), v = cy + 87 y_n, worked out by hand.
     box = CropBox(321.5, 123.25, 0.87)
-    g = torch.Generator().manual_seed(0)
-    normalized = torch.rand(10, 2, generator=g, dtype=torch.float64) * 2 - 1
+    normalized = torch.tensor([[0.0, 0.0], [1.0, -1.0], [-0.5, 0.25]], dtype=torch.float64)
     image = normalized_to_image(normalized, box)
-    # x_n = 2 * x_crop / 224 - 1, with x_crop from the box's crop matrix
+    expected = torch.tensor([[321.5, 123.25], [408.5, 36.25], [278.0, 145.0]], dtype=torch.float64)
+    assert torch.allclose(image, expected, atol=1e-12)
+    # ... and x_n = 2 * x_crop / 224 - 1 with x_crop from the box's crop matrix.
     crop = _image_to_crop(image.numpy(), box)
     np.testing.assert_allclose(2.0 * crop / 224.0 - 1.0, normalized.numpy(), atol=1e-12)
-    # u = cx + 100 * scale * x_n
-    assert torch.allclose(image[:, 0], 321.5 + 87.0 * normalized[:, 0])
 
 
 def test_crop_image_pads_with_zeros_and_keeps_content_in_place() -> None:

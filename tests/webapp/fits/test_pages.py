@@ -1,62 +1,79 @@
-"""The fit-job pages and API (Django test client)."""
+"""The fit-job pages and API (Django test client).
+
+Starting a job from the page runs EFT for real (eager Celery); the pages that only show stored
+fits are tested on factory-made fits (tests/factories.py), which need no EFT."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.test import Client
 from PIL import Image
 
-from fitting.config import EftConfig
-from tests.conftest import STAFF_PASSWORD
+from tests.factories import DatasetFactory, FitFactory, FitJobFactory, PersonFactory
 from webapp.datasets.models import Dataset
-from webapp.fits.models import Fit, FitJob
+from webapp.fits.models import Fit, FitJob, Render
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def staff(client: Client, staff_user: AbstractBaseUser) -> Client:
-    assert client.login(username="staff", password=STAFF_PASSWORD)
-    return client
+#: The `dataset` fixture (conftest.py) is 5 synthetic people, each with labelled keypoints, so
+#: the filter "all" keeps the 5 of them.
+FIXTURE_PEOPLE = 5
 
 
-def test_start_a_job_and_look_at_it(
-    staff: Client,
+def test_start_a_job_from_the_page_fits_and_renders_everyone(
+    staff_client: Client,
     dataset: Dataset,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         form = {"dataset": dataset.pk, "method": "eft", "filter_name": "all", "split": "",
                 "max_iterations": 1, "chunk_size": 2}  # fmt: skip
-        response = staff.post("/staff/jobs/", form)
+        response = staff_client.post("/staff/jobs/", form)
     job = FitJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/staff/jobs/{job.pk}/"
-    progress = staff.get(f"/api/fits/jobs/{job.pk}/").json()
+    progress = staff_client.get(f"/api/fits/jobs/{job.pk}/").json()
     assert (progress["percent"], progress["people_done"], progress["status"]) == (
         100.0,
-        job.people_total,
+        FIXTURE_PEOPLE,
         "done",
     )
     assert progress["rate_per_s"] > 0
     assert progress["devices"] == ["cpu"]
-    page = staff.get(f"/staff/jobs/{job.pk}/").content.decode()
-    assert page.count("/staff/fits/") == job.people_total
+    # Eager Celery: every fit's camera and side views were drawn before the request returned.
+    assert Render.objects.filter(fit__job=job, status="done").count() == 2 * FIXTURE_PEOPLE
+    page = staff_client.get(f"/staff/jobs/{job.pk}/").content.decode()
+    assert page.count("/staff/fits/") == FIXTURE_PEOPLE
     assert f"/media/datasets/{job.dataset_id}/renders/job-{job.pk}/" in page
-    plots = staff.get(f"/staff/jobs/{job.pk}/plots.png")
+
+
+def test_job_and_fit_pages_show_the_stored_fits(
+    staff_client: Client, fit_job_with_fits: Callable[..., FitJob]
+) -> None:
+    # Three fits with 4.0, 5.0 and 6.0 px of error; the first (4.0 px) fails the sanity rule.
+    job = fit_job_with_fits(3, failing=1)
+    progress = staff_client.get(f"/api/fits/jobs/{job.pk}/").json()
+    assert (progress["percent"], progress["people_done"], progress["status"]) == (100.0, 3, "done")
+    page = staff_client.get(f"/staff/jobs/{job.pk}/").content.decode()
+    assert page.count("/staff/fits/") == 3
+    assert f"/media/datasets/{job.dataset_id}/renders/job-{job.pk}/" in page
+    by_error = staff_client.get(f"/staff/jobs/{job.pk}/?order=error").content.decode()
+    assert by_error.index("6.0 px") < by_error.index("5.0 px") < by_error.index("4.0 px")
+    plots = staff_client.get(f"/staff/jobs/{job.pk}/plots.png")
     assert Image.open(io.BytesIO(plots.content)).size[0] > 1000
-    fit = Fit.objects.filter(job=job).first()
-    assert fit is not None
-    fit_page = staff.get(f"/staff/fits/{fit.pk}/").content.decode()
-    assert f"{fit.mean_error_px:.2f} px" in fit_page
+    fit = Fit.objects.get(job=job, mean_error_px=5.0)
+    fit_page = staff_client.get(f"/staff/fits/{fit.pk}/").content.decode()
+    assert "5.00 px" in fit_page
     assert "side view" in fit_page
-    failing = staff.get(f"/staff/jobs/{job.pk}/?sanity=failed").content.decode()
-    assert failing.count("/staff/fits/") == Fit.objects.filter(job=job, sanity_ok=False).count()
-    assert [j["id"] for j in staff.get("/api/fits/jobs/").json()] == [job.pk]
+    failing = staff_client.get(f"/staff/jobs/{job.pk}/?sanity=failed").content.decode()
+    assert failing.count("/staff/fits/") == 1
+    assert "max |beta| 5.50 &gt; 5.0" in failing
+    assert [j["id"] for j in staff_client.get("/api/fits/jobs/").json()] == [job.pk]
 
 
 def test_pages_need_staff(client: Client) -> None:
@@ -64,37 +81,35 @@ def test_pages_need_staff(client: Client) -> None:
     assert client.get("/api/fits/jobs/").status_code == 403
 
 
-def test_cancel_and_retry_from_the_job_page(staff: Client, dataset: Dataset) -> None:
+def test_cancel_and_retry_from_the_job_page(staff_client: Client, media: Path) -> None:
     from webapp.fits.models import FitChunk
     from webapp.fits.services import fit_job_start
 
+    dataset = DatasetFactory()
+    PersonFactory.create_batch(4, dataset=dataset)
     job = fit_job_start(dataset=dataset, filter_name="all", chunk_size=2, render=False, enqueue=False)
-    response = staff.post(f"/staff/jobs/{job.pk}/cancel/")
+    response = staff_client.post(f"/staff/jobs/{job.pk}/cancel/")
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == FitJob.Status.CANCELLED
     assert set(FitChunk.objects.filter(job=job).values_list("status", "error")) == {
         ("cancelled", "job cancelled")
     }
-    staff.post(f"/staff/jobs/{job.pk}/retry/")  # cancelled chunks are not retried
+    staff_client.post(f"/staff/jobs/{job.pk}/retry/")  # cancelled chunks are not retried
     assert set(FitChunk.objects.filter(job=job).values_list("status", flat=True)) == {"cancelled"}
 
 
-def test_pair_render_shows_two_fits(dataset: Dataset, django_capture_on_commit_callbacks: Any) -> None:
+def test_pair_render_shows_two_fits(media: Path) -> None:
     import numpy as np
 
     from webapp.fits.renders import fit_pair_render
-    from webapp.fits.services import fit_job_start
 
-    with django_capture_on_commit_callbacks(execute=True):
-        regressor = fit_job_start(dataset=dataset, method="regressor", filter_name="all", render=False)
-        tuned = fit_job_start(
-            dataset=dataset, filter_name="all", config=EftConfig(max_iterations=3), render=False
-        )
-    a = Fit.objects.filter(job=regressor).order_by("person_id").first()
-    b = Fit.objects.filter(job=tuned, person_id=a.person_id).first() if a else None
-    assert a is not None
-    assert b is not None
+    dataset = DatasetFactory()
+    person, someone_else = PersonFactory.create_batch(2, dataset=dataset)
+    regressor = FitJobFactory(dataset=dataset, method=FitJob.Method.REGRESSOR)
+    tuned = FitJobFactory(dataset=dataset)
+    a = FitFactory(job=regressor, person=person)
+    b = FitFactory(job=tuned, person=person, betas=[1.5] + [0.0] * 9)
     pair = fit_pair_render(fit_a=a, fit_b=b, size=256)
     assert fit_pair_render(fit_a=a, fit_b=b, size=256).pk == pair.pk  # made once
     with pair.file.open("rb") as handle:
@@ -105,7 +120,6 @@ def test_pair_render_shows_two_fits(dataset: Dataset, django_capture_on_commit_c
     orange = ((right[..., 0] - right[..., 2]) > 30).sum()
     assert blue > 500
     assert orange > 500
-    other = Fit.objects.filter(job=tuned).exclude(person_id=a.person_id).first()
-    assert other is not None
+    other = FitFactory(job=tuned, person=someone_else)
     with pytest.raises(ValueError, match="different people"):
         fit_pair_render(fit_a=a, fit_b=other)
