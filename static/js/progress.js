@@ -17,7 +17,7 @@
           for (const row of document.querySelectorAll(`[data-job="${job.id}"]`)) {
             row.querySelector(".job-status").textContent = job.state;
             row.querySelector(".job-bar").value = job.percent;
-            row.querySelector(".job-percent").textContent = job.percent + "%";
+            row.querySelector(".job-percent").textContent = job.percent.toFixed(1) + "%";
             row.querySelector(".job-counts").textContent = `${job.people_done} / ${job.people_total}`;
             row.querySelector(".job-failed").textContent = job.people_failed;
             row.querySelector(".job-rate").textContent = job.rate_per_s.toFixed(2) + "/s";

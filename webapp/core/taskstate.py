@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 
@@ -130,6 +130,10 @@ class WorkKind:
     model: type[TrackedWork]
     enqueue: Callable[[list[int]], None]  # send the task messages for these ids (after commit)
     on_failed: Callable[[Any], None] | None = None  # also called for each row the sweeper fails
+    #: Also send again rows queued for longer than TASK_STALE_SECONDS: for quick work, whose
+    #: message may sit unacknowledged in a dead worker's prefetch until the broker's visibility
+    #: timeout. Not for work that may rightly wait long in its queue (fit chunks).
+    resend_waiting: bool = False
 
 
 def stale_cutoff(now: datetime | None = None) -> datetime:
@@ -139,7 +143,8 @@ def stale_cutoff(now: datetime | None = None) -> datetime:
 def sweep_stale_work(kinds: Sequence[WorkKind], now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Queue again the running work whose worker has not been heard of for
     TASK_STALE_SECONDS (taken as lost); fail what was lost TASK_MAX_ATTEMPTS times. Returns
-    ``{kind: {"requeued": n, "failed": m}}``."""
+    ``{kind: {"requeued": n, "failed": m, "resent": k}}`` (``resent``: waiting rows whose
+    message was sent again, for kinds that ask for it)."""
     cutoff = stale_cutoff(now)
     report: dict[str, dict[str, int]] = {}
     for kind in kinds:
@@ -157,10 +162,31 @@ def sweep_stale_work(kinds: Sequence[WorkKind], now: datetime | None = None) -> 
                         failed += 1
                         if kind.on_failed is not None:
                             kind.on_failed(row)
-                elif manager.filter(pk=row.pk, status=TaskStatus.RUNNING).update(status=TaskStatus.QUEUED):
+                elif manager.filter(pk=row.pk, status=TaskStatus.RUNNING).update(
+                    status=TaskStatus.QUEUED,
+                    heartbeat_at=timezone.now(),  # sent now: not resent below
+                ):
                     requeued.append(row.pk)
             if requeued:
                 ids = list(requeued)
                 transaction.on_commit(lambda ids=ids, kind=kind: kind.enqueue(ids))  # type: ignore[misc]
-        report[kind.name] = {"requeued": len(requeued), "failed": failed}
+        resent = _resend_waiting(kind, cutoff) if kind.resend_waiting else 0
+        report[kind.name] = {"requeued": len(requeued), "failed": failed, "resent": resent}
     return report
+
+
+def _resend_waiting(kind: WorkKind, cutoff: datetime) -> int:
+    """Send again the messages of rows queued before ``cutoff`` (their last send is recorded in
+    ``heartbeat_at``, so a row is sent again at most once per TASK_STALE_SECONDS); a duplicate
+    message is harmless: only one claim wins."""
+    manager = kind.model._default_manager
+    with transaction.atomic():
+        waiting = manager.select_for_update(skip_locked=True).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff),
+            status=TaskStatus.QUEUED,
+        )
+        ids = list(waiting.values_list("pk", flat=True))
+        if ids:
+            manager.filter(pk__in=ids, status=TaskStatus.QUEUED).update(heartbeat_at=timezone.now())
+            transaction.on_commit(lambda: kind.enqueue(ids))
+    return len(ids)

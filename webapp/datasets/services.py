@@ -377,5 +377,5 @@ def dataset_delete(*, dataset: Dataset) -> None:
 
 #: How the stale-work sweeper (webapp.core.taskstate) treats dataset imports.
 DATASET_IMPORT_WORK = taskstate.WorkKind(
-    "dataset imports", Dataset, dataset_imports_enqueue, dataset_import_lost
+    "dataset imports", Dataset, dataset_imports_enqueue, dataset_import_lost, resend_waiting=True
 )

@@ -45,7 +45,7 @@ def renders_enqueue(ids: list[int]) -> None:
 
 
 #: How the stale-work sweeper (webapp.core.taskstate) treats renders.
-RENDER_WORK = taskstate.WorkKind("renders", Render, renders_enqueue)
+RENDER_WORK = taskstate.WorkKind("renders", Render, renders_enqueue, resend_waiting=True)
 
 
 def _vertices(fit: Fit) -> Any:
@@ -99,10 +99,11 @@ def fit_renders_make(*, render_ids: list[int], worker: str = "") -> int:
                 picture = side_view(vertices, faces, cam, size=render.size)
             buffer = io.BytesIO()
             Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
-            name = default_storage.save(
-                f"{job_render_folder(fit.job.dataset_id, fit.job_id)}/{fit.pk}-{render.kind}.jpg",
-                ContentFile(buffer.getvalue()),
-            )
+            target = f"{job_render_folder(fit.job.dataset_id, fit.job_id)}/{fit.pk}-{render.kind}.jpg"
+            # A worker that died between storing this picture and finishing the row left it: the
+            # name is this render's alone, so the file is replaced rather than kept beside it.
+            default_storage.delete(target)
+            name = default_storage.save(target, ContentFile(buffer.getvalue()))
         except Exception as exc:
             taskstate.fail(Render, render.pk, f"{type(exc).__name__}: {exc}")
             continue

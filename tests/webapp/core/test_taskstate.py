@@ -74,7 +74,7 @@ def test_sweeper_requeues_then_fails_silent_work(
     Dataset.objects.filter(pk=alive.pk).update(status="running", attempts=1, heartbeat_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         report = taskstate.sweep_stale_work([kind])
-    assert report == {"datasets": {"requeued": 1, "failed": 1}}
+    assert report == {"datasets": {"requeued": 1, "failed": 1, "resent": 0}}
     assert sent == [[silent.pk]]
     assert failed == [hopeless.pk]
     assert (_status(silent), _status(hopeless), _status(alive)) == ("queued", "failed", "running")
@@ -91,3 +91,28 @@ def test_every_beat_entry_names_a_registered_task() -> None:
     unknown = {name: entry["task"] for name, entry in schedule.items() if entry["task"] not in app.tasks}
     assert unknown == {}
     assert schedule["stale-work-sweeper"]["task"] == "tasks.sweep.sweep_stale_work"
+
+
+def test_waiting_work_is_sent_again_once_per_interval(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A message lost in a dead worker's prefetch: the row stays queued; the sweeper sends it
+    again (for kinds that ask), then not again until another interval has passed."""
+    settings.TASK_STALE_SECONDS = 60
+    sent: list[list[int]] = []
+    kind = taskstate.WorkKind("datasets", Dataset, sent.append, resend_waiting=True)
+    lost, fresh = _dataset("lost", status="queued"), _dataset("fresh", status="queued")
+    Dataset.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert taskstate.sweep_stale_work([kind]) == {"datasets": {"requeued": 0, "failed": 0, "resent": 1}}
+    assert sent == [[lost.pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert taskstate.sweep_stale_work([kind])["datasets"]["resent"] == 0  # sent a moment ago
+    later = timezone.now() + timedelta(minutes=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert taskstate.sweep_stale_work([kind], now=later)["datasets"]["resent"] == 2
+    assert sorted(sent[-1]) == sorted([lost.pk, fresh.pk])
+    assert (_status(lost), _status(fresh)) == ("queued", "queued")
+    # A kind that does not ask (fit chunks may rightly wait for hours) is never sent again.
+    quiet = taskstate.WorkKind("datasets", Dataset, sent.append)
+    assert taskstate.sweep_stale_work([quiet], now=later + timedelta(hours=1))["datasets"]["resent"] == 0

@@ -330,7 +330,7 @@ def test_an_import_whose_worker_died_is_swept_and_run_again(
     Dataset.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the import runs again
         report = sweep_stale_work(SWEPT)
-    assert report["dataset imports"] == {"requeued": 1, "failed": 0}
+    assert report["dataset imports"] == {"requeued": 1, "failed": 0, "resent": 0}
     lost.refresh_from_db()
     assert (lost.status, lost.attempts, lost.people_count) == ("done", 2, 4)
     assert len(_stored(lost, tmp_path / "media")) == 3  # each image once: the leftover was removed
@@ -344,7 +344,7 @@ def test_an_import_whose_worker_died_is_swept_and_run_again(
     Dataset.objects.filter(pk=hopeless.pk).update(
         status="running", attempts=2, heartbeat_at=timezone.now() - timedelta(minutes=5)
     )
-    assert sweep_stale_work(SWEPT)["dataset imports"] == {"requeued": 0, "failed": 1}
+    assert sweep_stale_work(SWEPT)["dataset imports"] == {"requeued": 0, "failed": 1, "resent": 0}
     hopeless.refresh_from_db()
     assert hopeless.status == "failed"
     assert hopeless.error == "lost 2 times (its worker died or hung: no heartbeat)"

@@ -13,8 +13,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.test import Client
 from PIL import Image as PILImage
 
-from tests.conftest import STAFF_PASSWORD
 from tests.support.coco import coco_zip, make_coco
+from tests.support.users import STAFF_PASSWORD
 from webapp.datasets.models import Dataset, Person
 
 pytestmark = pytest.mark.django_db

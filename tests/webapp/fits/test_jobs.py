@@ -116,9 +116,9 @@ def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
     with django_capture_on_commit_callbacks(execute=True):
         counts = sweep_stale_work(SWEPT)
     assert counts == {
-        "dataset imports": {"requeued": 0, "failed": 0},
-        "fit chunks": {"requeued": 1, "failed": 1},
-        "renders": {"requeued": 0, "failed": 0},
+        "dataset imports": {"requeued": 0, "failed": 0, "resent": 0},
+        "fit chunks": {"requeued": 1, "failed": 1, "resent": 0},
+        "renders": {"requeued": 0, "failed": 0, "resent": 0},
     }
     lost.refresh_from_db()
     hopeless.refresh_from_db()
