@@ -34,6 +34,7 @@ from fitting.eft.core import (
 from fitting.eft.inputs import make_target
 from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.regressor.hmr import LoadedCheckpoint, load_checkpoint
+from fitting.regressor.inputs import AUX_CHANNELS, checkpoint_input
 from fitting.smplify.core import Initial, Smplify, SmplifyResult
 from fitting.smplify.prior import PosePrior
 
@@ -67,16 +68,15 @@ class Regressor:
         """``path`` None is the shipped bootstrap regressor. SPIN / EFT checkpoints carry no
         metadata: they take 224-pixel RGB crops, which is the default here."""
         checkpoint = load_checkpoint(path or BOOTSTRAP_REGRESSOR_PATH, map_location=device or "cpu")
-        meta = checkpoint.meta.get("eft_meta", {})
-        aux = meta.get("aux", "none") != "none"
+        input_size, aux = checkpoint_input(checkpoint.meta)
         channels = int(checkpoint.model.conv1.weight.shape[1])
-        if channels != (6 if aux else 3):
+        if channels != (3 + AUX_CHANNELS if aux else 3):
             raise ValueError(
                 f"regressor checkpoint {checkpoint.path}: {channels} input channels but its metadata "
-                f"says aux={meta.get('aux', 'none')!r}"
+                f"says aux={checkpoint.meta.get('eft_meta', {}).get('aux', 'none')!r}"
             )
         checkpoint.model.eval()
-        return cls(checkpoint, int(meta.get("input_size", 224)), aux)
+        return cls(checkpoint, input_size, aux)
 
     @property
     def model(self) -> torch.nn.Module:
