@@ -145,7 +145,8 @@ def sweep_stale_work(kinds: Sequence[WorkKind], now: datetime | None = None) -> 
     TASK_STALE_SECONDS (taken as lost); fail what was lost TASK_MAX_ATTEMPTS times. Returns
     ``{kind: {"requeued": n, "failed": m, "resent": k}}`` (``resent``: waiting rows whose
     message was sent again, for kinds that ask for it)."""
-    cutoff = stale_cutoff(now)
+    moment = now or timezone.now()
+    cutoff = stale_cutoff(moment)
     report: dict[str, dict[str, int]] = {}
     for kind in kinds:
         requeued: list[int] = []
@@ -164,18 +165,18 @@ def sweep_stale_work(kinds: Sequence[WorkKind], now: datetime | None = None) -> 
                             kind.on_failed(row)
                 elif manager.filter(pk=row.pk, status=TaskStatus.RUNNING).update(
                     status=TaskStatus.QUEUED,
-                    heartbeat_at=timezone.now(),  # sent now: not resent below
+                    heartbeat_at=moment,  # sent now: not resent below
                 ):
                     requeued.append(row.pk)
             if requeued:
                 ids = list(requeued)
                 transaction.on_commit(lambda ids=ids, kind=kind: kind.enqueue(ids))  # type: ignore[misc]
-        resent = _resend_waiting(kind, cutoff) if kind.resend_waiting else 0
+        resent = _resend_waiting(kind, cutoff, moment) if kind.resend_waiting else 0
         report[kind.name] = {"requeued": len(requeued), "failed": failed, "resent": resent}
     return report
 
 
-def _resend_waiting(kind: WorkKind, cutoff: datetime) -> int:
+def _resend_waiting(kind: WorkKind, cutoff: datetime, moment: datetime) -> int:
     """Send again the messages of rows queued before ``cutoff`` (their last send is recorded in
     ``heartbeat_at``, so a row is sent again at most once per TASK_STALE_SECONDS); a duplicate
     message is harmless: only one claim wins."""
@@ -187,6 +188,6 @@ def _resend_waiting(kind: WorkKind, cutoff: datetime) -> int:
         )
         ids = list(waiting.values_list("pk", flat=True))
         if ids:
-            manager.filter(pk__in=ids, status=TaskStatus.QUEUED).update(heartbeat_at=timezone.now())
+            manager.filter(pk__in=ids, status=TaskStatus.QUEUED).update(heartbeat_at=moment)
             transaction.on_commit(lambda: kind.enqueue(ids))
     return len(ids)
