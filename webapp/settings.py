@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "webapp.core",
     "webapp.datasets",
     "webapp.fits",
+    "webapp.crowd",
 ]
 
 MIDDLEWARE = [
