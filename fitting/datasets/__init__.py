@@ -16,7 +16,11 @@ Format = Literal["coco", "mpii", "lsp", "posetrack", "ochuman"]
 FORMATS: tuple[Format, ...] = ("coco", "mpii", "lsp", "posetrack", "ochuman")
 
 
-def read_people(fmt: str, path: Path, stats: ReadStats | None = None) -> Iterator[SourcePerson]:
+def read_people(
+    fmt: str, path: Path, stats: ReadStats | None = None, check_format: bool = True
+) -> Iterator[SourcePerson]:
+    """``check_format``: refuse a COCO-format file under another format (one extra streamed pass
+    over a JSON file; a caller reading the same file again skips it)."""
     from fitting.datasets.coco import iter_coco
     from fitting.datasets.lsp import iter_lsp
     from fitting.datasets.mpii import iter_mpii
@@ -32,7 +36,7 @@ def read_people(fmt: str, path: Path, stats: ReadStats | None = None) -> Iterato
     }
     if fmt not in readers:
         raise DatasetError(f"unknown dataset format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if fmt != "coco" and looks_like_coco(Path(path)):
+    if check_format and fmt != "coco" and looks_like_coco(Path(path)):
         raise DatasetError(
             f"{Path(path).name} is a COCO-format keypoint file (top-level 'annotations' and "
             f"'categories'), not the {fmt} layout: choose the COCO format for it (OCHuman, MPII and "

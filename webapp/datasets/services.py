@@ -147,11 +147,11 @@ def _discard_stored(dataset: Dataset) -> None:
     delete_folder(dataset_folder(dataset.pk))
 
 
-def _people(dataset: Dataset, root: Path, stats: Any) -> Iterator[Any]:
+def _people(dataset: Dataset, root: Path, stats: Any, check_format: bool = True) -> Iterator[Any]:
     from fitting.datasets import read_people
 
     annotation = root / dataset.annotation_path
-    return read_people(dataset.source_format, annotation, stats)
+    return read_people(dataset.source_format, annotation, stats, check_format)
 
 
 def _outside(labels: list[list[float]], width: int, height: int) -> list[int]:
@@ -280,7 +280,7 @@ def _import(dataset: Dataset, work: Path, stored: list[str], report: Progress) -
             ids = {row.name: row for row in Image.objects.filter(dataset=dataset)}
         batch: list[Person] = []
         written = 0
-        for person in _people(dataset, root, ReadStats()):
+        for person in _people(dataset, root, ReadStats(), check_format=False):  # pass 1 checked it
             image = ids[person.image_name]
             labels = person.labels_gt24.tolist()
             outside = _outside(labels, image.width, image.height)
