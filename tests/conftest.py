@@ -44,7 +44,7 @@ def media(tmp_path: Path, settings: Any) -> Path:
 @pytest.fixture
 def fit_job_with_fits(db: None, media: Path) -> Callable[..., Any]:
     """Make a done fit job of stored fits, without running EFT: ``fit_job_with_fits(3)`` is a job
-    over a new dataset of 3 people with one fit each and their done camera and side renders;
+    over a new dataset of 3 people with one fit each and their done crop, camera and side renders;
     ``failing=n`` makes the first n fits fail the paper's sanity rule (see tests/factories.py)."""
     from tests.factories import done_fit_job
 

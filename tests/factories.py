@@ -301,19 +301,19 @@ def done_fit_job(
 ) -> FitJob:
     """A done job over a dataset of ``fits`` new people, one fit each, as a finished job leaves
     it: one done chunk on the CPU, people_total = people_done = ``fits``, and (``renders``) the
-    camera and side views of every fit. Fit i has ``4.0 + i`` px of error; the first ``failing``
+    crop, camera and side views of every fit. Fit i has ``4.0 + i`` px of error; the first ``failing``
     fail the sanity rule (max |beta| 5.50 > 5.0)."""
     dataset = dataset or DatasetFactory()
     made = FitJobFactory(
         dataset=dataset, people_total=fits, people_done=fits, render=renders,
-        renders_done=2 * fits if renders else 0, **job,
+        renders_done=3 * fits if renders else 0, **job,
     )  # fmt: skip
     people = PersonFactory.create_batch(fits, dataset=dataset)
     FitChunkFactory(job=made, index=0, person_ids=[p.pk for p in people])
     for i, person in enumerate(people):
         fit = FitFactory(job=made, person=person, error_px=4.0 + i, failing=i < failing)
         if renders:
-            for kind in (Render.Kind.CAMERA, Render.Kind.SIDE):
+            for kind in (Render.Kind.CROP, Render.Kind.CAMERA, Render.Kind.SIDE):
                 RenderFactory(fit=fit, kind=kind)
     made.refresh_from_db()
     return made

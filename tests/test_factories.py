@@ -129,10 +129,10 @@ def test_a_done_job_of_fits(fit_job_with_fits: Callable[..., FitJob]) -> None:
     from webapp.fits.selectors import job_progress
 
     job = fit_job_with_fits(3, failing=1)
-    assert (job.status, job.people_total, job.people_done, job.renders_done) == ("done", 3, 3, 6)
+    assert (job.status, job.people_total, job.people_done, job.renders_done) == ("done", 3, 3, 9)
     fits = list(Fit.objects.filter(job=job).order_by("mean_error_px"))
     assert [(f.mean_error_px, f.sanity_ok) for f in fits] == [(4.0, False), (5.0, True), (6.0, True)]
-    assert Render.objects.filter(fit__job=job, status="done").exclude(file="").count() == 6
+    assert Render.objects.filter(fit__job=job, status="done").exclude(file="").count() == 9
     progress = job_progress(job)
     assert (progress["percent"], progress["devices"]) == (100.0, ["cpu"])
     assert Dataset.objects.get(pk=job.dataset_id).people_count == 3

@@ -27,6 +27,6 @@ def test_worker_fits_a_job(real_worker: str, synthetic_dataset: Dataset) -> None
     assert Fit.objects.filter(job=job).count() == 4
     assert job.chunks.count() == 2  # 4 people, 2 a chunk
     assert set(job.chunks.values_list("worker", flat=True)) == {real_worker}
-    # The render queue (same worker here) draws the camera and side views of every fit.
-    wait_for(lambda: FitJob.objects.get(pk=job.pk).renders_done == 8, timeout=120)
-    assert Render.objects.filter(fit__job=job, status="done").count() == 8
+    # The render queue (same worker here) draws the crop, camera and side views of every fit.
+    wait_for(lambda: FitJob.objects.get(pk=job.pk).renders_done == 12, timeout=120)
+    assert Render.objects.filter(fit__job=job, status="done").count() == 12

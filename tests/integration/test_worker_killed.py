@@ -206,13 +206,13 @@ def test_renders_survive_a_killed_worker(
     from webapp.fits.renders import renders_request
 
     # The synthetic dataset's 4 people, fitted (factory fits: no EFT needed to draw them), and
-    # their camera and side views asked for in one message, as a finished chunk asks for them.
+    # their crop, camera and side views asked for in one message, as a finished chunk asks for them.
     people = list(Person.objects.filter(dataset=synthetic_dataset).order_by("pk"))
     assert len(people) == 4
     job = FitJobFactory(dataset=synthetic_dataset, render=True, people_total=4, people_done=4)
     fits = [FitFactory(job=job, person=person) for person in people]
     ids = renders_request(job=job, fit_ids=[f.pk for f in fits], enqueue=False)
-    assert len(ids) == 8
+    assert len(ids) == 12
     Render.objects.filter(pk__in=ids).update(status=TaskStatus.QUEUED)  # its message is sent now
     media = Path(settings.MEDIA_ROOT)
     folder = media / "datasets" / str(synthetic_dataset.pk) / "renders" / f"job-{job.pk}"
@@ -241,14 +241,14 @@ def test_renders_survive_a_killed_worker(
     with celery_worker_process(tmp_path / "b.log", queues=f"render,{queue}"):
         wait_for(lambda: not Render.objects.filter(fit__job=job).exclude(status="done").exists(), timeout=180)
     renders = list(Render.objects.filter(fit__job=job))
-    assert [r.status for r in renders] == ["done"] * 8
+    assert [r.status for r in renders] == ["done"] * 12
     job.refresh_from_db()
-    assert job.renders_done == 8
+    assert job.renders_done == 12
     # One picture per render: nothing left over from the killed attempt.
     files = {r.file.name for r in renders}
     assert files == {
         f"datasets/{synthetic_dataset.pk}/renders/job-{job.pk}/{f.pk}-{kind}.jpg"
         for f in fits
-        for kind in ("camera", "side")
+        for kind in ("crop", "camera", "side")
     }
     assert {p.relative_to(media).as_posix() for p in folder.iterdir()} == files

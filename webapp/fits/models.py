@@ -34,7 +34,7 @@ class FitJob(models.Model):
     people_total = models.PositiveIntegerField(default=0)
     people_done = models.PositiveIntegerField(default=0)
     people_failed = models.PositiveIntegerField(default=0)
-    render = models.BooleanField(default=True, help_text="render every fit (camera and side views)")
+    render = models.BooleanField(default=True, help_text="render every fit (crop, camera and side views)")
     render_size = models.PositiveIntegerField(default=512)
     renders_done = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -112,6 +112,7 @@ class Render(TrackedWork):
     queued with its fit, claimed by a render worker, and holds its file once done."""
 
     class Kind(models.TextChoices):
+        CROP = "crop", "the person's crop of the image, nothing drawn (what the others are read against)"
         CAMERA = "camera", "over the image, from the fit's camera"
         SIDE = "side", "side view (90 degrees about the vertical axis)"
 

@@ -1,4 +1,4 @@
-"""Writes of renders: the camera and side views of fits, stored in media storage."""
+"""Writes of renders: the crop, camera and side views of fits, stored in media storage."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import image_pixels, person_box
 from webapp.fits.models import Fit, FitJob, PairRender, Render
 
-RENDER_KINDS = (Render.Kind.CAMERA, Render.Kind.SIDE)
+RENDER_KINDS = (Render.Kind.CROP, Render.Kind.CAMERA, Render.Kind.SIDE)
 
 
 def renders_request(*, job: FitJob, fit_ids: list[int], enqueue: bool = True) -> list[int]:
-    """Ask for the camera and side views of these fits (each view once: a fit's existing views
+    """Ask for the crop, camera and side views of these fits (each view once: a fit's existing views
     are kept); their render task is sent once the current transaction commits. Returns the ids
     of the renders waiting to be made."""
     Render.objects.bulk_create(
@@ -70,6 +70,7 @@ def fit_renders_make(*, render_ids: list[int], worker: str = "") -> int:
     import numpy as np
     from PIL import Image
 
+    from fitting.geometry.camera import crop_image
     from fitting.render.overlay import camera_view, side_view
 
     made = 0
@@ -85,18 +86,22 @@ def fit_renders_make(*, render_ids: list[int], worker: str = "") -> int:
             continue
         fit = render.fit
         try:
-            if fit.pk not in meshes:
-                meshes = {fit.pk: _vertices(fit)}
-            vertices, faces = meshes[fit.pk]
-            cam = np.asarray(fit.cam_weak, dtype=np.float64)
-            if render.kind == Render.Kind.CAMERA:
+            if render.kind in (Render.Kind.CROP, Render.Kind.CAMERA):
                 image_row = fit.person.image
                 if image_row.pk not in pixels:
                     pixels = {image_row.pk: image_pixels(image_row)}
-                box = person_box(fit.person)
-                picture = camera_view(pixels[image_row.pk], box, vertices, faces, cam, size=render.size)
+            if render.kind == Render.Kind.CROP:
+                picture = crop_image(pixels[fit.person.image.pk], person_box(fit.person), render.size)
             else:
-                picture = side_view(vertices, faces, cam, size=render.size)
+                if fit.pk not in meshes:
+                    meshes = {fit.pk: _vertices(fit)}
+                vertices, faces = meshes[fit.pk]
+                cam = np.asarray(fit.cam_weak, dtype=np.float64)
+                if render.kind == Render.Kind.CAMERA:
+                    image, box = pixels[fit.person.image.pk], person_box(fit.person)
+                    picture = camera_view(image, box, vertices, faces, cam, size=render.size)
+                else:
+                    picture = side_view(vertices, faces, cam, size=render.size)
             buffer = io.BytesIO()
             Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
             target = f"{job_render_folder(fit.job.dataset_id, fit.job_id)}/{fit.pk}-{render.kind}.jpg"

@@ -204,7 +204,7 @@ def test_fits_are_rendered_after_their_chunk(
         )
     job.refresh_from_db()
     renders = Render.objects.filter(fit__job=job)
-    assert renders.count() == 2 * job.people_total == job.renders_done
+    assert renders.count() == 3 * job.people_total == job.renders_done
     camera = renders.filter(kind="camera").first()
     side = renders.filter(kind="side").first()
     assert camera is not None
@@ -214,12 +214,19 @@ def test_fits_are_rendered_after_their_chunk(
     assert picture.shape == (512, 512, 3)
     with side.file.open("rb") as handle:
         profile = np.asarray(Image.open(handle).convert("RGB"))
+    # The crop is the image alone: the camera view is the same picture with the body drawn over it.
+    crop = renders.get(kind="crop", fit=camera.fit)
+    with crop.file.open("rb") as handle:
+        plain = np.asarray(Image.open(handle).convert("RGB")).astype(np.float64)
+    changed = np.abs(plain - picture).max(axis=2) > 40
+    assert plain.shape == picture.shape
+    assert 0.02 < changed.mean() < 0.9  # where the body is drawn, and nowhere else
     body_pixels = (profile.min(axis=2) < 230).mean()
     assert 0.02 < body_pixels < 0.6  # a body on a white background
     # Running the render task again makes nothing new.
     assert set(renders.values_list("status", flat=True)) == {"done"}
     assert fit_renders_make(render_ids=list(renders.values_list("id", flat=True))) == 0
-    assert Render.objects.filter(fit__job=job).count() == 2 * job.people_total
+    assert Render.objects.filter(fit__job=job).count() == 3 * job.people_total
 
 
 def test_exported_entries_carry_the_source_annotation_ids(
@@ -319,7 +326,7 @@ def test_deleting_a_job_or_a_dataset_deletes_every_file_made_for_it(
     b = Fit.objects.get(job=second, person=a.person)
     pair = fit_pair_render(fit_a=a, fit_b=b, size=64)
     first_renders = [r.file.name for r in Render.objects.filter(fit__job=first)]
-    assert len(first_renders) == 2 * first.people_total
+    assert len(first_renders) == 3 * first.people_total
     assert all(name.startswith(f"datasets/{dataset.pk}/renders/job-{first.pk}/") for name in first_renders)
     assert pair.file.name.startswith(f"datasets/{dataset.pk}/renders/ab/")
 

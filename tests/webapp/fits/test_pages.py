@@ -45,8 +45,8 @@ def test_start_a_job_from_the_page_fits_and_renders_everyone(
     )
     assert progress["rate_per_s"] > 0
     assert progress["devices"] == ["cpu"]
-    # Eager Celery: every fit's camera and side views were drawn before the request returned.
-    assert Render.objects.filter(fit__job=job, status="done").count() == 2 * FIXTURE_PEOPLE
+    # Eager Celery: every fit's crop, camera and side views were drawn before the request returned.
+    assert Render.objects.filter(fit__job=job, status="done").count() == 3 * FIXTURE_PEOPLE
     page = staff_client.get(f"/staff/jobs/{job.pk}/").content.decode()
     assert page.count("/staff/fits/") == FIXTURE_PEOPLE
     assert f"/media/datasets/{job.dataset_id}/renders/job-{job.pk}/" in page
