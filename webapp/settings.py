@@ -274,6 +274,25 @@ if MTURK_ENABLED and not MTURK_EXTERNAL_BASE_URL.startswith("https://"):
         "MTURK_ENABLED=true needs MTURK_EXTERNAL_BASE_URL, the public https:// address of this app "
         "(MTurk only frames HTTPS pages)."
     )
+# The MTurk worker sites: the only pages that may frame a HIT page (CSP frame-ancestors), and the
+# only places its form may post the finished assignment to (turkSubmitTo).
+CROWD_WORKER_SITES = env_list("CROWD_WORKER_SITES", "https://www.mturk.com,https://workersandbox.mturk.com")
+# Time a worker has to finish an assignment: its vote token and picture addresses live this long.
+CROWD_ASSIGNMENT_SECONDS = env_int("CROWD_ASSIGNMENT_SECONDS", 3600)
+if not 60 <= CROWD_ASSIGNMENT_SECONDS <= MEDIA_SIGNED_MAX_SECONDS:
+    raise ImproperlyConfigured(
+        f"CROWD_ASSIGNMENT_SECONDS must be 60..{MEDIA_SIGNED_MAX_SECONDS} (MEDIA_SIGNED_MAX_SECONDS)"
+    )
+# Votes one client address may send (DRF rate: "120/min"); a worker answers an item in seconds.
+CROWD_VOTE_RATE = env_str("CROWD_VOTE_RATE", "120/min")
+# Gold items: a worker's first CROWD_GOLD_EARLY_ASSIGNMENTS assignments get twice the campaign's
+# gold rate; a worker with CROWD_GOLD_STRIKES wrong gold answers whose gold accuracy is under
+# CROWD_GOLD_MIN_ACCURACY is blocked.
+CROWD_GOLD_EARLY_ASSIGNMENTS = env_int("CROWD_GOLD_EARLY_ASSIGNMENTS", 3)
+CROWD_GOLD_STRIKES = env_int("CROWD_GOLD_STRIKES", 3)
+CROWD_GOLD_MIN_ACCURACY = env_float("CROWD_GOLD_MIN_ACCURACY", 0.75)
+# Days an in-house worker invitation stays valid.
+CROWD_INVITE_DAYS = env_int("CROWD_INVITE_DAYS", 14)
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -283,6 +302,7 @@ REST_FRAMEWORK = {
         "webapp.core.auth.ThrottledBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_THROTTLE_RATES": {"crowd-vote": CROWD_VOTE_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EFT crowd API",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("webapp.core.urls")),
     path("", include("webapp.datasets.urls")),
     path("", include("webapp.fits.urls")),
+    path("", include("webapp.crowd.urls")),
     path("admin/", admin.site.urls),
     # Staff pages, as the README says: the schema names every staff operation.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAdminUser]), name="api-schema"),

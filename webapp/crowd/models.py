@@ -166,26 +166,38 @@ class HitItem(models.Model):
 
 
 class Assignment(models.Model):
-    """One worker's turn at one HIT (one worker takes a HIT once)."""
+    """One worker's turn at one HIT (one worker takes a HIT once), issued by the app: the plan
+    is what this worker is shown, in order (the HIT's items with gold items mixed in; for A/B,
+    which side fit A is on)."""
 
     class State(models.TextChoices):
         ACCEPTED = "accepted", "accepted (working)"
-        SUBMITTED = "submitted", "submitted"
+        SUBMITTED = "submitted", "submitted (every item voted)"
         APPROVED = "approved", "approved (paid)"
         REJECTED = "rejected", "rejected"
+        EXPIRED = "expired", "returned or expired before it was finished"
 
     hit = models.ForeignKey(Hit, on_delete=models.CASCADE, related_name="assignments")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="assignments")
     provider_assignment_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACCEPTED)
+    plan = models.JSONField(default=list, help_text='[{"item": id, "a_on_left": bool | null}, ...]')
     started_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="votes are refused after this moment")
     submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    feedback = models.CharField(max_length=1000, blank=True, help_text="said to the worker on review")
+    bonus_cents = models.PositiveIntegerField(default=0, help_text="owed after review")
+    bonus_paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = (models.UniqueConstraint(fields=("hit", "worker"), name="assignment_one_per_worker"),)
 
     def __str__(self) -> str:
         return f"{self.worker} on {self.hit}"
+
+    def item_ids(self) -> list[int]:
+        return [int(step["item"]) for step in self.plan]
 
 
 class Vote(models.Model):
@@ -214,3 +226,26 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} on item {self.item_id}: {self.answer}"
+
+
+class Invite(models.Model):
+    """A link an admin hands to a person to become an in-house worker (an account without staff
+    rights); used once, until it expires."""
+
+    code = models.CharField(max_length=64, unique=True)
+    note = models.CharField(max_length=200, blank=True, help_text="who it is for")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="crowd_invites"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_by = models.OneToOneField(
+        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="invite"
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"invite for {self.note or 'a worker'}"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from tests.factories import FitFactory, done_fit_job
 from webapp.crowd.models import Assignment, Campaign, Hit, HitItem, Item, Vote, Worker
@@ -85,12 +86,12 @@ def test_a_worker_votes_once_per_item_and_takes_a_hit_once(fit_job_with_fits: Ca
     item = first.items.first()
     assert item is not None
     worker = Worker.objects.create(provider="inhouse", provider_id="ann")
-    turn = Assignment.objects.create(hit=hit, worker=worker)
+    turn = Assignment.objects.create(hit=hit, worker=worker, expires_at=timezone.now())
     Vote.objects.create(assignment=turn, item=item, worker=worker, answer="accept", seconds=4.2)
     with pytest.raises(IntegrityError), transaction.atomic():
         Vote.objects.create(assignment=turn, item=item, worker=worker, answer="reject", seconds=1.0)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Assignment.objects.create(hit=hit, worker=worker)
+        Assignment.objects.create(hit=hit, worker=worker, expires_at=timezone.now())
     assert list(Vote.objects.values_list("answer", flat=True)) == ["accept"]  # the first one stands
 
 

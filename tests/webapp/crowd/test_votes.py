@@ -1,0 +1,327 @@
+"""Votes: only for assignments the app issued, once per worker and item, stored before answered;
+forged, replayed, tampered, fuzzed and out-of-order submissions write nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import signing
+from django.test import Client
+from django.utils import timezone
+from rest_framework.throttling import ScopedRateThrottle
+
+from webapp.crowd.assignments import (
+    assignment_next_inhouse,
+    assignment_token,
+    assignments_expire,
+    vote_record,
+)
+from webapp.crowd.models import Assignment, Campaign, Item, Vote, Worker
+
+pytestmark = pytest.mark.django_db
+VOTE_URL = "/api/crowd/votes/"
+
+
+def post_vote(client: Client, **body: Any) -> Any:
+    return client.post(VOTE_URL, data=json.dumps(body), content_type="application/json")
+
+
+def vote_all(client: Client, assignment: Assignment, answer: str = "accept") -> None:
+    token = assignment_token(assignment)
+    for item in assignment.item_ids():
+        assert post_vote(client, token=token, item=item, answer=answer, seconds=2.5).status_code == 201
+
+
+def test_an_assignment_is_voted_item_by_item_and_submitted_with_its_last_vote(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    campaign = open_campaign(fits=5, items_per_hit=2)
+    worker, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(worker)
+    assert assignment is not None
+    assert assignment.hit.index == 0
+    assert sorted(assignment.item_ids()) == sorted(assignment.hit.items.values_list("id", flat=True))
+    token = assignment_token(assignment)
+    first, second = assignment.item_ids()
+    # A client without cookies or CSRF token (MTurk's frame is cross-site): the token is enough.
+    anonymous = Client(enforce_csrf_checks=True)
+    answer = post_vote(anonymous, token=token, item=first, answer="accept", seconds=3.25)
+    assert answer.status_code == 201, answer.content
+    assert answer.json() == {
+        "vote": Vote.objects.get().pk,
+        "repeated": False,
+        "remaining": 1,
+        "submitted": False,
+    }
+    vote = Vote.objects.get()
+    assert (vote.worker_id, vote.item_id, vote.answer, vote.seconds, vote.a_on_left) == (
+        worker.pk, first, "accept", 3.25, None
+    )  # fmt: skip
+    # The same submission again (a retried request): the same vote, nothing new written.
+    again = post_vote(anonymous, token=token, item=first, answer="accept", seconds=9.0)
+    assert again.status_code == 200
+    assert again.json()["repeated"] is True
+    assert again.json()["vote"] == vote.pk
+    assert Vote.objects.count() == 1
+    assert Vote.objects.get().seconds == 3.25
+    # The last item submits the assignment.
+    last = post_vote(anonymous, token=token, item=second, answer="reject", seconds=1.0)
+    assert last.status_code == 201
+    assert last.json()["submitted"] is True
+    assert last.json()["remaining"] == 0
+    assignment.refresh_from_db()
+    assert assignment.state == "submitted"
+    assert assignment.submitted_at is not None
+    assert campaign.state == "open"
+
+
+def test_forged_tampered_and_fuzzed_votes_write_nothing(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    open_campaign(fits=4, items_per_hit=2, votes_per_item=1)  # ann has HIT 0, bob HIT 1
+    ann, _ = make_worker("ann")
+    bob, _ = make_worker("bob")
+    mine = assignment_next_inhouse(ann)
+    other = assignment_next_inhouse(bob)
+    assert mine is not None
+    assert other is not None
+    token = assignment_token(mine)
+    item = mine.item_ids()[0]
+    client = Client()
+    forged = signing.dumps(
+        {"a": mine.pk, "w": ann.pk}, key="not the secret key", salt="webapp.crowd.assignment"
+    )
+    mixed = signing.dumps({"a": other.pk, "w": ann.pk}, salt="webapp.crowd.assignment", compress=True)
+    not_mine = other.item_ids()[0]
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"token": forged, "item": item, "answer": "accept", "seconds": 1}, 403, "not one this app issued"),
+        ({"token": token[:-2] + "xx", "item": item, "answer": "accept", "seconds": 1}, 403, "not one"),
+        # a genuinely signed token whose assignment belongs to another worker than the one it names
+        ({"token": mixed, "item": not_mine, "answer": "accept", "seconds": 1}, 403, "names no assignment"),
+        ({"token": token, "item": not_mine, "answer": "accept", "seconds": 1}, 400, "not part of this"),
+        ({"token": token, "item": item, "answer": "maybe", "seconds": 1}, 400, "one of ['accept', 'reject']"),
+        ({"token": token, "item": item, "answer": "left", "seconds": 1}, 400, "answer must be one of"),
+        ({"token": token, "item": "1; DROP TABLE", "answer": "accept", "seconds": 1}, 400, "item:"),
+        ({"token": token, "item": item, "answer": "accept", "seconds": -4}, 400, "seconds:"),
+        ({"token": token, "item": item, "answer": "accept"}, 400, "seconds: This field is required"),
+        ({"item": item, "answer": "accept", "seconds": 1}, 400, "token: This field is required"),
+        ({"token": ["a"], "item": [item], "answer": {"x": 1}, "seconds": "NaN"}, 400, "item:"),
+    ]  # fmt: skip
+    for body, code, message in cases:
+        response = post_vote(client, **body)
+        assert response.status_code == code, (body, response.content)
+        assert message in response.json()["detail"], (body, response.json())
+    assert client.post(VOTE_URL, data="{not json", content_type="application/json").status_code == 400
+    assert client.get(VOTE_URL).status_code == 405
+    assert Vote.objects.count() == 0
+    assert set(Assignment.objects.values_list("state", flat=True)) == {"accepted"}
+
+
+def test_a_vote_is_never_changed_and_a_worker_never_votes_twice_on_an_item(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    open_campaign(fits=4, items_per_hit=2)
+    ann, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    token = assignment_token(assignment)
+    item = assignment.item_ids()[0]
+    client = Client()
+    assert post_vote(client, token=token, item=item, answer="accept", seconds=1).status_code == 201
+    changed = post_vote(client, token=token, item=item, answer="reject", seconds=1)
+    assert changed.status_code == 409
+    assert "a vote is never changed" in changed.json()["detail"]
+    # The same item in another assignment of the same worker (as a gold item can be): refused.
+    second = assignment.hit.campaign.hits.exclude(pk=assignment.hit_id).first()
+    assert second is not None
+    later = Assignment.objects.create(
+        hit=second, worker=ann, plan=[{"item": item, "a_on_left": None}],
+        expires_at=timezone.now() + timedelta(hours=1),
+    )  # fmt: skip
+    response = post_vote(client, token=assignment_token(later), item=item, answer="accept", seconds=1)
+    assert response.status_code == 409
+    assert f"already voted on item {item} in another HIT" in response.json()["detail"]
+    assert Vote.objects.filter(worker=ann).count() == 1
+
+
+def test_votes_out_of_order_are_refused(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any], settings: Any
+) -> None:
+    campaign = open_campaign(fits=4, items_per_hit=2)
+    ann, _ = make_worker("ann")
+    client = Client()
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    first, second = assignment.item_ids()
+    token = assignment_token(assignment)
+    # After the assignment's time: expired, its place given back, its votes refused.
+    Assignment.objects.filter(pk=assignment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = post_vote(client, token=token, item=first, answer="accept", seconds=1)
+    assert response.status_code == 409
+    assert "past its time" in response.json()["detail"]
+    assert assignments_expire() == 1
+    assert Assignment.objects.get(pk=assignment.pk).state == "expired"
+    # A token older than the assignment's lifetime is refused whatever the row says.
+    Assignment.objects.filter(pk=assignment.pk).update(
+        state="accepted", expires_at=timezone.now() + timedelta(hours=1)
+    )
+    settings.CROWD_ASSIGNMENT_SECONDS = -301
+    response = post_vote(client, token=token, item=first, answer="accept", seconds=1)
+    assert response.status_code == 403
+    assert "time is over" in response.json()["detail"]
+    settings.CROWD_ASSIGNMENT_SECONDS = 3600
+    # A closed campaign takes no vote.
+    Campaign.objects.filter(pk=campaign.pk).update(state="closed")
+    response = post_vote(client, token=token, item=first, answer="accept", seconds=1)
+    assert response.status_code == 409
+    assert "the campaign is closed" in response.json()["detail"]
+    Campaign.objects.filter(pk=campaign.pk).update(state="open")
+    # A blocked worker's votes are refused.
+    Worker.objects.filter(pk=ann.pk).update(blocked=True, block_reason="test")
+    response = post_vote(client, token=token, item=first, answer="accept", seconds=1)
+    assert response.status_code == 403
+    assert "blocked" in response.json()["detail"]
+    Worker.objects.filter(pk=ann.pk).update(blocked=False)
+    # A submitted assignment takes no new vote (a replay of a stored one is still the same vote).
+    vote_all(client, assignment)
+    assert Assignment.objects.get(pk=assignment.pk).state == "submitted"
+    replay = post_vote(client, token=token, item=second, answer="accept", seconds=1)
+    assert replay.status_code == 200
+    assert replay.json() == {
+        "vote": Vote.objects.get(item_id=second).pk,
+        "repeated": True,
+        "remaining": 0,
+        "submitted": True,
+    }
+    assert Vote.objects.count() == 2
+
+
+def test_three_workers_take_a_hit_then_it_is_full(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    campaign = open_campaign(fits=4, items_per_hit=2, votes_per_item=3)  # 2 HITs
+    client = Client()
+    workers = [make_worker(name)[0] for name in ("ann", "bob", "cat", "dan")]
+    taken = []
+    for worker in workers[:3]:
+        assignment = assignment_next_inhouse(worker)
+        assert assignment is not None
+        taken.append(assignment.hit.index)
+        # Asking again while it is unfinished gives the same assignment back.
+        assert assignment_next_inhouse(worker) == assignment
+        vote_all(client, assignment)
+    assert taken == [0, 0, 0]
+    fourth = assignment_next_inhouse(workers[3])
+    assert fourth is not None
+    assert fourth.hit.index == 1
+    # Ann has done HIT 0: her next is HIT 1; after it, nothing is left for her.
+    ann_next = assignment_next_inhouse(workers[0])
+    assert ann_next is not None
+    assert ann_next.hit.index == 1
+    vote_all(client, ann_next)
+    assert assignment_next_inhouse(workers[0]) is None
+    # An expired assignment gives its place back.
+    Assignment.objects.filter(pk=fourth.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assignments_expire()
+    bob_next = assignment_next_inhouse(workers[1])
+    assert bob_next is not None
+    assert bob_next.hit.index == 1
+    assert campaign.hits.get(index=1).assignments.filter(state="accepted").count() == 1
+
+
+def test_a_hit_is_handed_out_only_once_its_pictures_are_drawn(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    from webapp.fits.models import Render
+
+    campaign = open_campaign(fits=4, items_per_hit=2)
+    first_hit = campaign.hits.get(index=0)
+    Render.objects.filter(fit__crowd_items__hits=first_hit, kind="side").update(status="queued")
+    ann, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    assert assignment.hit.index == 1
+
+
+def test_gold_items_are_mixed_in_and_strikes_block_a_worker(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any], settings: Any
+) -> None:
+    settings.CROWD_GOLD_STRIKES = 2
+    settings.CROWD_GOLD_MIN_ACCURACY = 0.75
+    settings.CROWD_GOLD_EARLY_ASSIGNMENTS = 1
+    campaign = open_campaign(fits=8, items_per_hit=4, gold=6, gold_rate=0.2)
+    gold_items = set(Item.objects.filter(campaign=campaign, gold__isnull=False).values_list("id", flat=True))
+    assert len(gold_items) == 6
+    assert not campaign.hits.filter(items__in=gold_items).exists()  # gold lives outside the HITs
+    ann, _ = make_worker("ann")
+    first = assignment_next_inhouse(ann)
+    assert first is not None
+    # First assignment: twice the rate (0.4): 4 real items and round(4 * 0.4 / 0.6) = 3 gold.
+    assert len(set(first.item_ids()) & gold_items) == 3
+    assert len(first.plan) == 7
+    client = Client()
+    token = assignment_token(first)
+    for item in first.item_ids():
+        answer = "accept"
+        if item in gold_items:
+            answer = "reject" if Item.objects.get(pk=item).gold.answer == "accept" else "accept"  # type: ignore[union-attr]
+        post_vote(client, token=token, item=item, answer=answer, seconds=1)
+    ann.refresh_from_db()
+    assert ann.blocked
+    assert ann.block_reason == "2 wrong answers on 2 gold items (accuracy 0%)"
+    # Blocked: no new assignment; the vote that blocked it is kept, later ones refused.
+    assert assignment_next_inhouse(ann) is None
+    assert Vote.objects.filter(worker=ann).count() < len(first.plan)
+    # A careful worker sees gold it has not seen, at the normal rate after its first assignment.
+    bob, _ = make_worker("bob")
+    seen: set[int] = set()
+    for _ in range(2):
+        assignment = assignment_next_inhouse(bob)
+        assert assignment is not None
+        gold_here = set(assignment.item_ids()) & gold_items
+        assert not gold_here & seen
+        seen |= gold_here
+        token = assignment_token(assignment)
+        for item in assignment.item_ids():
+            gold = Item.objects.get(pk=item).gold
+            post_vote(client, token=token, item=item, answer=gold.answer if gold else "accept", seconds=1)
+    bob.refresh_from_db()
+    assert not bob.blocked
+    assert len(seen) == 3 + 1  # 3 at twice the rate, then round(4 * 0.2 / 0.8) = 1
+
+
+def test_the_vote_endpoint_is_rate_limited(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"crowd-vote": "3/min"})
+    open_campaign(fits=2, items_per_hit=2)
+    ann, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    token = assignment_token(assignment)
+    client = Client()
+    codes = [
+        post_vote(client, token=token, item=assignment.item_ids()[0], answer="accept", seconds=1).status_code
+        for _ in range(5)
+    ]
+    assert codes == [201, 200, 200, 429, 429]
+    assert Vote.objects.count() == 1
+
+
+def test_vote_record_refuses_a_token_of_another_salt(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    from webapp.core.media import media_url
+    from webapp.crowd.assignments import RefusedError
+
+    open_campaign(fits=2, items_per_hit=2)
+    ann, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    picture_token = media_url("x.jpg", expires=60).split("token=")[1].split("&")[0]
+    with pytest.raises(RefusedError, match="not one this app issued"):
+        vote_record(token=picture_token, item_id=assignment.item_ids()[0], answer="accept", seconds=1)

@@ -1,0 +1,58 @@
+"""REST API of crowd work: the vote endpoint the HIT page calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from webapp.crowd.assignments import RefusedError, vote_record
+
+
+class VoteInSerializer(serializers.Serializer[dict[str, Any]]):
+    token = serializers.CharField(max_length=2000, help_text="the assignment's token, from its HIT page")
+    item = serializers.IntegerField(min_value=1)
+    answer = serializers.CharField(max_length=16, help_text="accept / reject; A/B: left / right")
+    seconds = serializers.FloatField(min_value=0, max_value=1e6, help_text="time on the item")
+
+
+class VoteOutSerializer(serializers.Serializer[dict[str, Any]]):
+    vote = serializers.IntegerField()
+    repeated = serializers.BooleanField(help_text="true: the same vote was submitted before")
+    remaining = serializers.IntegerField(help_text="items of the assignment still to answer")
+    submitted = serializers.BooleanField(help_text="the assignment is complete")
+
+
+class VoteApi(APIView):
+    """One answer of an assignment's worker. Authenticated by the assignment's signed token
+    alone (MTurk frames the page cross-site: no cookie, hence no session and no CSRF token);
+    rate limited per client address (CROWD_VOTE_RATE)."""
+
+    authentication_classes = ()
+    permission_classes = (permissions.AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "crowd-vote"
+
+    @extend_schema(request=VoteInSerializer, responses={200: VoteOutSerializer, 201: VoteOutSerializer})
+    def post(self, request: Request) -> Response:
+        incoming = VoteInSerializer(data=request.data)
+        if not incoming.is_valid():
+            problems = "; ".join(f"{field}: {' '.join(map(str, e))}" for field, e in incoming.errors.items())
+            return Response({"detail": problems}, status=status.HTTP_400_BAD_REQUEST)
+        data = incoming.validated_data
+        try:
+            result = vote_record(
+                token=data["token"], item_id=data["item"], answer=data["answer"], seconds=data["seconds"]
+            )
+        except RefusedError as refusal:
+            return Response({"detail": refusal.message}, status=refusal.status)
+        body = VoteOutSerializer(
+            {"vote": result.vote.pk, "repeated": not result.created, "remaining": result.remaining,
+             "submitted": result.submitted}
+        ).data  # fmt: skip
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
