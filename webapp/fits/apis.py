@@ -76,7 +76,9 @@ class FitJobListApi(APIView):
 
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
         dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
-        method = serializers.ChoiceField(choices=FitJob.Method.choices, default=FitJob.Method.EFT)
+        method = serializers.ChoiceField(
+            choices=[(m.value, m.label) for m in FitJob.STARTABLE], default=FitJob.Method.EFT
+        )
         filter = serializers.ChoiceField(
             choices=[(f.name, f.description) for f in FILTERS.values()], default=DEFAULT_FILTER
         )

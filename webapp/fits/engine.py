@@ -46,9 +46,17 @@ def _load(checkpoint: str, body_model: str, j_regressor_extra: str, device_spec:
     return Engine(regressor, body, PosePrior.shipped(), device)
 
 
+#: A job's body model when it must be the open body whatever is configured (gold fits: their
+#: betas are the open body's).
+OPEN_BODY = "open-body"
+
+
 def body_for(body_model: str = "") -> tuple[Any, str]:
-    """(body model, device) for a job's body model (blank: the configured one), loaded once per
-    process: what a render worker needs, without the regressor."""
+    """(body model, device) for a job's body model (blank: the configured one; OPEN_BODY: the
+    shipped open body), loaded once per process: what a render worker needs, without the
+    regressor."""
+    if body_model == OPEN_BODY:
+        return _load_body("", "", settings.EFT_TORCH_DEVICE)
     configured = str(settings.EFT_BODY_MODEL_PATH or "")
     extra = str(settings.EFT_J_REGRESSOR_EXTRA_PATH or "")
     return _load_body(body_model or configured, extra, settings.EFT_TORCH_DEVICE)

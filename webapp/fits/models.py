@@ -15,6 +15,10 @@ class FitJob(models.Model):
         EFT = "eft", "EFT"
         SMPLIFY = "smplify", "SMPLify"
         REGRESSOR = "regressor", "regressor only"
+        GOLD = "gold", "gold: made by the product (synthetic truth, some wrong on purpose)"
+
+    #: What people may start (gold jobs are made by webapp.crowd.gold).
+    STARTABLE = (Method.EFT, Method.SMPLIFY, Method.REGRESSOR)
 
     #: queued until a chunk is claimed, running, then done (some or all people fitted), failed
     #: (every chunk failed) or cancelled; derived from the chunks, never claimed itself.
@@ -48,7 +52,10 @@ class FitJob(models.Model):
         return f"job {self.pk}: {self.method} on {self.dataset.name} ({self.status})"
 
     def method_config(self) -> MethodConfig:
-        """The stored options as the method's dataclass (validated when the job was started)."""
+        """The stored options as the method's dataclass (validated when the job was started); a
+        gold job is judged like the regressor alone (EFT with no update)."""
+        if self.method == self.Method.GOLD:
+            return method_config(self.Method.REGRESSOR, {})
         return method_config(self.method, self.config)
 
 

@@ -29,7 +29,9 @@ from webapp.fits.services import fit_job_cancel, fit_job_config, fit_job_retry_f
 
 class FitJobForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.filter(status=Dataset.Status.DONE))
-    method = forms.ChoiceField(choices=FitJob.Method.choices, initial=FitJob.Method.EFT)
+    method = forms.ChoiceField(
+        choices=[(m.value, m.label) for m in FitJob.STARTABLE], initial=FitJob.Method.EFT
+    )
     filter_name = forms.ChoiceField(
         choices=[(f.name, f.label) for f in FILTERS.values()], initial=DEFAULT_FILTER, label="Filter"
     )

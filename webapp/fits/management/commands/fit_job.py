@@ -35,7 +35,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--dataset", required=True, help="the dataset's name or id")
-        parser.add_argument("--method", default=FitJob.Method.EFT, choices=FitJob.Method.values)
+        parser.add_argument(
+            "--method", default=FitJob.Method.EFT, choices=[m.value for m in FitJob.STARTABLE]
+        )
         parser.add_argument(
             "--filter", default=DEFAULT_FILTER, choices=sorted(FILTERS),
             help=f"which people (default {DEFAULT_FILTER}: {FILTERS[DEFAULT_FILTER].description})",
