@@ -56,3 +56,39 @@ class VoteApi(APIView):
              "submitted": result.submitted}
         ).data  # fmt: skip
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class CampaignProgressSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    items_total = serializers.IntegerField(help_text="items to judge (gold items left out)")
+    items_complete = serializers.IntegerField(help_text="items with all their votes")
+    votes_in = serializers.IntegerField()
+    votes_wanted = serializers.IntegerField()
+    percent = serializers.FloatField()
+    hits = serializers.IntegerField()
+    assignments = serializers.DictField(child=serializers.IntegerField(), help_text="by state")
+    workers = serializers.IntegerField()
+    gold_votes = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)
+    cost_cents = serializers.IntegerField(
+        help_text="finished assignments at the reward (MTurk's fee not included)"
+    )
+    budget_cents = serializers.IntegerField()
+    budget_left_cents = serializers.IntegerField(allow_null=True)
+
+
+class CampaignProgressApi(APIView):
+    """A campaign's live figures (staff)."""
+
+    permission_classes = (permissions.IsAdminUser,)
+
+    @extend_schema(responses=CampaignProgressSerializer)
+    def get(self, request: Request, campaign_id: int) -> Response:
+        from django.shortcuts import get_object_or_404
+
+        from webapp.crowd.models import Campaign
+        from webapp.crowd.selectors import campaign_progress
+
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        return Response(CampaignProgressSerializer(campaign_progress(campaign)).data)

@@ -109,3 +109,137 @@ def gold_examples(per_reason: int = 1, lifetime: int = 3600) -> list[dict[str, A
     pictures = _pictures({g.fit_id for g in chosen}, lifetime)
     chosen.sort(key=lambda g: (g.answer != GoldItem.Answer.ACCEPT, g.reason))
     return [{"gold": g, **pictures.get(g.fit_id, {})} for g in chosen]
+
+
+# --- staff: campaigns, reviews, workers ---------------------------------------------------------
+
+
+def campaign_progress(campaign: Campaign) -> dict[str, Any]:
+    """Live figures of a campaign: votes in (gold left out), items with all their votes, cost so
+    far (finished assignments at the campaign's reward; MTurk's fee not included), budget left,
+    assignments by state, workers, gold accuracy."""
+    from collections import Counter
+
+    from django.db.models import Count, F
+
+    real = Item.objects.filter(campaign=campaign, gold__isnull=True)
+    items_total = real.count()
+    votes_in = Vote.objects.filter(item__campaign=campaign, item__gold__isnull=True).count()
+    wanted = items_total * campaign.votes_per_item
+    complete = real.annotate(n=Count("votes")).filter(n__gte=campaign.votes_per_item).count()
+    gold = Vote.objects.filter(item__campaign=campaign, item__gold__isnull=False)
+    gold_seen = gold.count()
+    gold_right = gold.filter(answer=F("item__gold__answer")).count()
+    states = Counter(Assignment.objects.filter(hit__campaign=campaign).values_list("state", flat=True))
+    finished = states[Assignment.State.SUBMITTED] + states[Assignment.State.APPROVED]
+    cost = finished * campaign.reward_cents
+    return {
+        "id": campaign.pk,
+        "state": campaign.state,
+        "items_total": items_total,
+        "items_complete": complete,
+        "votes_in": votes_in,
+        "votes_wanted": wanted,
+        "percent": round(100.0 * votes_in / wanted, 1) if wanted else 0.0,
+        "hits": campaign.hits.count(),
+        "assignments": {state: states.get(state, 0) for state in Assignment.State.values},
+        "workers": Vote.objects.filter(item__campaign=campaign).values("worker").distinct().count(),
+        "gold_votes": gold_seen,
+        "gold_accuracy": round(gold_right / gold_seen, 3) if gold_seen else None,
+        "cost_cents": cost,
+        "budget_cents": campaign.budget_cents,
+        "budget_left_cents": campaign.budget_cents - cost if campaign.budget_cents else None,
+    }
+
+
+def _answers_of(campaign: Campaign) -> tuple[str, str]:
+    return ("a", "b") if campaign.kind == Campaign.Kind.AB else ("accept", "reject")
+
+
+def campaign_disagreements(campaign: Campaign, limit: int = 200) -> list[dict[str, Any]]:
+    """Items where voters disagreed (both answers given), most split first, with their votes and
+    staff picture addresses: the review page."""
+    from collections import defaultdict
+
+    first, second = _answers_of(campaign)
+    votes: dict[int, list[Vote]] = defaultdict(list)
+    for vote in Vote.objects.filter(item__campaign=campaign, item__gold__isnull=True).select_related(
+        "worker"
+    ):
+        votes[vote.item_id].append(vote)
+    split = {pk: vs for pk, vs in votes.items() if {v.answer for v in vs} >= {first, second}}
+    items = Item.objects.filter(pk__in=split).select_related("fit", "fit__person", "fit__person__image")
+    fits = {i.fit_id for i in items} | {i.fit_b_id for i in items if i.fit_b_id}
+    pictures: dict[int, dict[str, str]] = {}
+    for render in Render.objects.filter(fit_id__in=fits, status=TaskStatus.DONE):
+        pictures.setdefault(render.fit_id, {})[render.kind] = media_url(render.file.name)
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        answers = [v.answer for v in split[item.pk]]
+        rows.append({
+            "item": item,
+            "votes": split[item.pk],
+            "first": answers.count(first),
+            "second": answers.count(second),
+            "pictures": pictures.get(item.fit_id, {}),
+            "pictures_b": pictures.get(item.fit_b_id, {}) if item.fit_b_id else {},
+            "is_gold": GoldItem.objects.filter(fit_id=item.fit_id).exists(),
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-min(int(r["first"]), int(r["second"])), r["item"].pk))
+    return rows[:limit]
+
+
+def worker_list() -> Any:
+    """Every worker with its votes, gold votes and gold answers right (for the workers page)."""
+    from django.db.models import Count, F, Q
+
+    gold = Q(votes__item__gold__isnull=False)
+    return Worker.objects.annotate(
+        n_votes=Count("votes", distinct=True),
+        n_gold=Count("votes", filter=gold, distinct=True),
+        n_gold_right=Count(
+            "votes", filter=gold & Q(votes__answer=F("votes__item__gold__answer")), distinct=True
+        ),
+        n_assignments=Count("assignments", distinct=True),
+    ).order_by("blocked", "-n_votes", "provider_id")
+
+
+def worker_statistics(worker: Worker) -> dict[str, Any]:
+    """A worker's record: votes, gold accuracy, agreement with the majority of the other voters
+    of the same items, median time per item, share of accepts (an always-accept worker shows)."""
+    from collections import Counter, defaultdict
+    from statistics import median
+
+    own = list(Vote.objects.filter(worker=worker).select_related("item__gold"))
+    gold = [v for v in own if v.item.gold is not None]
+    gold_right = len([v for v in gold if v.item.gold is not None and v.answer == v.item.gold.answer])
+    real = [v for v in own if v.item.gold is None]
+    others: dict[int, Counter[str]] = defaultdict(Counter)
+    for item_id, answer in (
+        Vote.objects.filter(item_id__in=[v.item_id for v in real])
+        .exclude(worker=worker)
+        .values_list("item_id", "answer")
+    ):
+        others[item_id][answer] += 1
+    agree = compared = 0
+    for vote in real:
+        ranked = others[vote.item_id].most_common()
+        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            continue  # nobody else voted, or the others are split evenly
+        compared += 1
+        agree += ranked[0][0] == vote.answer
+    validation = [v for v in real if v.answer in ("accept", "reject")]
+    return {
+        "votes": len(own),
+        "gold_votes": len(gold),
+        "gold_right": gold_right,
+        "gold_accuracy": gold_right / len(gold) if gold else None,
+        "agreement": agree / compared if compared else None,
+        "agreement_items": compared,
+        "median_seconds": median(v.seconds for v in own) if own else None,
+        "accept_share": (
+            sum(1 for v in validation if v.answer == "accept") / len(validation) if validation else None
+        ),
+        "assignments": sorted(Counter(worker.assignments.values_list("state", flat=True)).items()),
+        "recent": sorted(own, key=lambda v: v.created_at, reverse=True)[:30],
+    }

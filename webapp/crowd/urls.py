@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.crowd import apis, views
+from webapp.crowd import apis, staff_views, views
 
 app_name = "crowd"
 
@@ -13,4 +13,15 @@ urlpatterns = [
     path("work/instructions/", views.instructions_page, name="instructions"),
     path("work/sign-in/", views.WorkerLoginView.as_view(), name="login"),
     path("work/sign-out/", views.logout_page, name="logout"),
+    path("staff/campaigns/", staff_views.campaign_list_page, name="campaigns"),
+    path("staff/campaigns/<int:campaign_id>/", staff_views.campaign_page, name="campaign"),
+    path(
+        "staff/campaigns/<int:campaign_id>/review/", staff_views.campaign_review_page, name="campaign-review"
+    ),
+    path(
+        "staff/campaigns/<int:campaign_id>/<str:action>/", staff_views.campaign_action, name="campaign-action"
+    ),
+    path("staff/workers/", staff_views.worker_list_page, name="workers"),
+    path("staff/workers/<int:worker_id>/", staff_views.worker_page, name="worker"),
+    path("api/crowd/campaigns/<int:campaign_id>/", apis.CampaignProgressApi.as_view(), name="api-campaign"),
 ]
