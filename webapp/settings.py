@@ -228,6 +228,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tasks.core.worker_heartbeat", "schedule": 60.0},
     "stale-work-sweeper": {"task": "tasks.sweep.sweep_stale_work", "schedule": 60.0},
+    # MTurk assignments and worker blocks (does nothing unless MTURK_ENABLED).
+    "crowd-mturk-sync": {"task": "tasks.crowd.sync_mturk_campaigns", "schedule": 120.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -274,6 +276,17 @@ if MTURK_ENABLED and not MTURK_EXTERNAL_BASE_URL.startswith("https://"):
         "MTURK_ENABLED=true needs MTURK_EXTERNAL_BASE_URL, the public https:// address of this app "
         "(MTurk only frames HTTPS pages)."
     )
+# MTurk HITs are offered MTURK_HIT_LIFETIME_SECONDS; a submitted assignment nobody reviews is
+# approved (and paid) by MTurk itself after MTURK_AUTO_APPROVAL_SECONDS. MTurk calls that may
+# succeed later (ServiceFault, throttling, a lost connection) are tried MTURK_RETRY_ATTEMPTS times
+# in all, the first pause MTURK_RETRY_SECONDS, doubled each time. (Fixed values for now: reading
+# them from the environment needs their lines in .env.example.)
+MTURK_HIT_LIFETIME_SECONDS = 7 * 86400
+MTURK_AUTO_APPROVAL_SECONDS = 3 * 86400
+MTURK_RETRY_ATTEMPTS = 4
+MTURK_RETRY_SECONDS = 1.0
+# The crowd tasks module (webapp/celery.py's app.conf.imports lists the others).
+CELERY_INCLUDE = ("tasks.crowd",)
 # The MTurk worker sites: the only pages that may frame a HIT page (CSP frame-ancestors), and the
 # only places its form may post the finished assignment to (turkSubmitTo).
 CROWD_WORKER_SITES = env_list("CROWD_WORKER_SITES", "https://www.mturk.com,https://workersandbox.mturk.com")

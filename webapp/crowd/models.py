@@ -31,6 +31,14 @@ class Worker(models.Model):
     )
     blocked = models.BooleanField(default=False)
     block_reason = models.CharField(max_length=300, blank=True)
+    # MTurk: whether the "blocked" qualification is set on the worker there (the sandbox and
+    # production are separate), so a block or an unblock in the app is sent once (webapp.crowd.mturk).
+    blocked_on_sandbox = models.BooleanField(
+        default=False, help_text="MTurk sandbox: blocked qualification set"
+    )
+    blocked_on_production = models.BooleanField(
+        default=False, help_text="MTurk production: blocked qualification set"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +105,12 @@ class Campaign(models.Model):
     budget_cents = models.PositiveIntegerField(default=0, help_text="0: no limit (in-house)")
     state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # MTurk (webapp.crowd.mturk): the HIT type made at launch, when the launch finished, the last
+    # sync, and the last failure talking to MTurk (cleared by the next success).
+    hit_type_id = models.CharField(max_length=64, blank=True, help_text="MTurk HITTypeId")
+    launched_at = models.DateTimeField(null=True, blank=True, help_text="MTurk: every HIT was made")
+    synced_at = models.DateTimeField(null=True, blank=True, help_text="MTurk: last sync of assignments")
+    provider_error = models.TextField(blank=True, help_text="MTurk: the last failure, in words")
 
     class Meta:
         ordering = ("-created_at",)
@@ -139,6 +153,8 @@ class Hit(models.Model):
         Item, through="HitItem", related_name="hits"
     )
     provider_hit_id = models.CharField(max_length=64, blank=True, help_text="MTurk HITId")
+    expired_at = models.DateTimeField(null=True, blank=True, help_text="MTurk: expired on request")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="MTurk: deleted (disposed of)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -180,6 +196,10 @@ class Assignment(models.Model):
     hit = models.ForeignKey(Hit, on_delete=models.CASCADE, related_name="assignments")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="assignments")
     provider_assignment_id = models.CharField(max_length=64, blank=True)
+    provider_status = models.CharField(
+        max_length=16, blank=True,
+        help_text="MTurk's AssignmentStatus as last seen or set: Submitted, Approved or Rejected",
+    )  # fmt: skip
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACCEPTED)
     plan = models.JSONField(default=list, help_text='[{"item": id, "a_on_left": bool | null}, ...]')
     started_at = models.DateTimeField(auto_now_add=True)
@@ -226,6 +246,18 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} on item {self.item_id}: {self.answer}"
+
+
+class MturkAccount(models.Model):
+    """What this app made once on one side of MTurk (the sandbox or production: separate worlds,
+    separate ids): the "blocked" qualification that keeps blocked workers off its HITs."""
+
+    sandbox = models.BooleanField(unique=True)
+    blocked_qualification_id = models.CharField(max_length=64, help_text="MTurk QualificationTypeId")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"MTurk {'sandbox' if self.sandbox else 'production'}"
 
 
 class Invite(models.Model):
