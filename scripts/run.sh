@@ -24,6 +24,7 @@ say "migrating the database"
 $py manage.py migrate --noinput
 $py manage.py collectstatic --noinput -v0
 credentials=$($py manage.py ensure_staff_user --username "${EFT_ADMIN_USER:-admin}")
+worker_credentials=$($py manage.py crowd_demo worker --username "${EFT_DEMO_WORKER:-worker}")
 
 # Two workers, so that imports and renders never wait behind fitting: one takes the gpu queue
 # (fit chunks, minutes each on a CPU), the other the celery and render queues (imports, renders,
@@ -54,6 +55,13 @@ trap 'exit 130' INT TERM
 $py manage.py wait_for_worker --timeout 120 --count 2 || {
   tail -20 "$data/logs/worker-fits.log" "$data/logs/worker-main.log"; exit 1; }
 
+# The demo campaign (made once: a gold set, 15 synthetic people fitted by the workers, an open
+# in-house campaign over their fits), prepared in the background while the server starts.
+if [[ "${EFT_DEMO:-true}" == "true" ]]; then
+  $py manage.py crowd_demo campaign >"$data/logs/demo.log" 2>&1 &
+  workers+=($!)
+fi
+
 box() {  # the lines given, framed, so they stand out at the end of the start-up log
   local width=0 line
   for line in "$@"; do (( ${#line} > width )) && width=${#line}; done
@@ -69,6 +77,11 @@ box "EFT crowd is running on the embedded default (SQLite, filesystem broker, lo
   "" \
   "$credentials" \
   "New password: .venv/bin/python manage.py changepassword ${EFT_ADMIN_USER:-admin}" \
+  "" \
+  "Campaigns http://$host:$port/staff/campaigns/   Workers   http://$host:$port/staff/workers/" \
+  "Vote as a crowd worker at http://$host:$port/work/ (the demo campaign opens in a few" \
+  "minutes, once the workers have fitted its people: $data/logs/demo.log)" \
+  "$worker_credentials" \
   "" \
   "Logs in $data/logs/. Ctrl-C stops the web server and the workers."
 .venv/bin/gunicorn webapp.wsgi:application --bind "$host:$port" --workers 2 --timeout 180 \

@@ -38,7 +38,8 @@ SHARE_RIGHT = 0.4
 MAX_CAMERA_ERROR = 0.05
 
 
-def _zip(folder: Path, target: Path) -> Path:
+def zip_folder(folder: Path, target: Path) -> Path:
+    """A stored (uncompressed) zip of every file under ``folder``, paths relative to it."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
@@ -73,7 +74,7 @@ def gold_set_make(
         if Dataset.objects.filter(name=name).exists():
             name = f"{name} {timezone.now():%Y-%m-%d %H:%M:%S}"
         say(f"importing the set as dataset {name!r}")
-        archive = _zip(folder, work / f"gold-seed{seed}.zip")
+        archive = zip_folder(folder, work / f"gold-seed{seed}.zip")
         with archive.open("rb") as handle:
             dataset = dataset_import_request(
                 source=SourceRequest(archive=File(handle, name=archive.name)), enqueue=False, name=name,
