@@ -11,4 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 app = Celery("webapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live in the top-level `tasks` package (thin adapters over services).
-app.conf.imports = ("tasks.core", "tasks.datasets", "tasks.fits", "tasks.renders", "tasks.sweep")
+app.conf.imports = (
+    "tasks.core",
+    "tasks.crowd",
+    "tasks.datasets",
+    "tasks.fits",
+    "tasks.renders",
+    "tasks.sweep",
+)

@@ -266,10 +266,8 @@ TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 3)
 MTURK_ENABLED = env_bool("MTURK_ENABLED", False)
 MTURK_SANDBOX = env_bool("MTURK_SANDBOX", True)
 MTURK_REGION = env_str("MTURK_REGION", "us-east-1")
-MTURK_ENDPOINT_URL = env_str(
-    "MTURK_ENDPOINT_URL",
-    "https://mturk-requester-sandbox.us-east-1.amazonaws.com" if MTURK_SANDBOX else "",
-)
+# The sandbox's requester API (campaigns with the sandbox flag); production is boto3's default.
+MTURK_ENDPOINT_URL = env_str("MTURK_ENDPOINT_URL", "https://mturk-requester-sandbox.us-east-1.amazonaws.com")
 MTURK_EXTERNAL_BASE_URL = env_str("MTURK_EXTERNAL_BASE_URL")
 if MTURK_ENABLED and not MTURK_EXTERNAL_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured(
@@ -279,14 +277,11 @@ if MTURK_ENABLED and not MTURK_EXTERNAL_BASE_URL.startswith("https://"):
 # MTurk HITs are offered MTURK_HIT_LIFETIME_SECONDS; a submitted assignment nobody reviews is
 # approved (and paid) by MTurk itself after MTURK_AUTO_APPROVAL_SECONDS. MTurk calls that may
 # succeed later (ServiceFault, throttling, a lost connection) are tried MTURK_RETRY_ATTEMPTS times
-# in all, the first pause MTURK_RETRY_SECONDS, doubled each time. (Fixed values for now: reading
-# them from the environment needs their lines in .env.example.)
-MTURK_HIT_LIFETIME_SECONDS = 7 * 86400
-MTURK_AUTO_APPROVAL_SECONDS = 3 * 86400
-MTURK_RETRY_ATTEMPTS = 4
-MTURK_RETRY_SECONDS = 1.0
-# The crowd tasks module (webapp/celery.py's app.conf.imports lists the others).
-CELERY_INCLUDE = ("tasks.crowd",)
+# in all, the first pause MTURK_RETRY_SECONDS, doubled each time.
+MTURK_HIT_LIFETIME_SECONDS = env_int("MTURK_HIT_LIFETIME_SECONDS", 7 * 86400)
+MTURK_AUTO_APPROVAL_SECONDS = env_int("MTURK_AUTO_APPROVAL_SECONDS", 3 * 86400)
+MTURK_RETRY_ATTEMPTS = env_int("MTURK_RETRY_ATTEMPTS", 4)
+MTURK_RETRY_SECONDS = env_float("MTURK_RETRY_SECONDS", 1.0)
 # The MTurk worker sites: the only pages that may frame a HIT page (CSP frame-ancestors), and the
 # only places its form may post the finished assignment to (turkSubmitTo).
 CROWD_WORKER_SITES = env_list("CROWD_WORKER_SITES", "https://www.mturk.com,https://workersandbox.mturk.com")

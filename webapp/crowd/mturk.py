@@ -121,7 +121,7 @@ def mturk_client(sandbox: bool) -> MTurkClient:
     return boto3.client(
         "mturk",
         region_name=settings.MTURK_REGION,
-        endpoint_url=SANDBOX_ENDPOINT if sandbox else None,
+        endpoint_url=(settings.MTURK_ENDPOINT_URL or SANDBOX_ENDPOINT) if sandbox else None,
         config=Config(
             retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60
         ),

@@ -139,7 +139,9 @@ def campaign_open(campaign: Campaign) -> Campaign:
             {"state": f"campaign {campaign.name!r} is {campaign.state}: it cannot be opened"}
         )
     if campaign.provider == Provider.MTURK:
-        raise ValidationError({"provider": "an MTurk campaign opens by launching its HITs on MTurk"})
+        raise ValidationError(
+            {"provider": "an MTurk campaign opens by launching its HITs (its page: Launch on MTurk)"}
+        )
     campaign_renders_request(campaign)
     campaign.state = Campaign.State.OPEN
     campaign.save(update_fields=["state"])

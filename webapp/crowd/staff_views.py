@@ -138,6 +138,9 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
                 request,
                 f"Campaign {campaign.name!r} is open: workers get its HITs once their pictures are drawn.",
             )
+        elif action in MTURK_ACTIONS:
+            _mturk_action(campaign, action)
+            messages.success(request, MTURK_ACTIONS[action])
         elif action in ("close", "cancel"):
             campaign_close(campaign, cancel=action == "cancel")
             messages.success(request, f"Campaign {campaign.name!r} is {campaign.state}.")
@@ -147,6 +150,33 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
         for error in exc.messages:
             messages.error(request, error)
     return redirect("crowd:campaign", campaign_id=campaign.pk)
+
+
+MTURK_ACTIONS = {
+    "launch": "Launching on MTurk: the HITs are being made (reload to follow; a failure is shown here, "
+    "and launching again resumes it).",
+    "sync-review": "Syncing, reviewing (approve; reject who failed gold) and paying bonuses on MTurk.",
+    "sync-soft-review": "Syncing and reviewing on MTurk with soft rejects (blocked workers paid, their votes "
+    "left out).",
+    "expire": "Expiring the campaign's HITs on MTurk (workers holding one may still finish it).",
+}
+
+
+def _mturk_action(campaign: Campaign, action: str) -> None:
+    """Send an MTurk action of a campaign to the workers (once the request's transaction commits)."""
+    from django.db import transaction
+
+    from tasks.crowd import expire_mturk_campaign_task, launch_mturk_campaign_task, review_mturk_campaign_task
+
+    if campaign.provider != Provider.MTURK:
+        raise ValidationError({"provider": f"campaign {campaign.name!r} is not on MTurk"})
+    if action == "launch":
+        transaction.on_commit(lambda: launch_mturk_campaign_task.delay(campaign.pk))
+    elif action in ("sync-review", "sync-soft-review"):
+        soft = action == "sync-soft-review"
+        transaction.on_commit(lambda: review_mturk_campaign_task.delay(campaign.pk, soft_reject=soft))
+    else:
+        transaction.on_commit(lambda: expire_mturk_campaign_task.delay(campaign.pk))
 
 
 class GoldForm(forms.Form):

@@ -67,7 +67,9 @@ def test_bad_configuration_names_the_setting(tmp_path: Path, overrides: dict[str
     assert message in proc.stderr
 
 
-def test_mturk_production_endpoint_only_when_sandbox_off(tmp_path: Path) -> None:
+def test_mturk_endpoint_is_the_sandbox_s_whatever_the_default_flag(tmp_path: Path) -> None:
+    # Each campaign's sandbox flag picks the address: MTURK_ENDPOINT_URL (the sandbox's) for
+    # sandbox campaigns, boto3's default (production) otherwise (webapp.crowd.mturk.mturk_client).
     proc = load_settings(
         tmp_path,
         SECRET_KEY="x" * 40,
@@ -76,7 +78,7 @@ def test_mturk_production_endpoint_only_when_sandbox_off(tmp_path: Path) -> None
         MTURK_EXTERNAL_BASE_URL="https://eft.example.org",
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split()[2] == "-"  # boto3's default endpoint: production
+    assert proc.stdout.split()[2] == "https://mturk-requester-sandbox.us-east-1.amazonaws.com"
 
 
 def test_s3_media_through_django_storages(tmp_path: Path) -> None:

@@ -143,3 +143,23 @@ def test_staff_pages_are_staff_only(
     assert Campaign.objects.get(pk=campaign.pk).state == "open"
     assert client.get(f"/api/crowd/campaigns/{campaign.pk}/").status_code == 403
     assert Client().get(f"/api/crowd/campaigns/{campaign.pk}/").status_code == 403
+
+
+def test_mturk_actions_are_sent_to_the_workers(
+    staff_client: Client, fit_job_with_fits: Callable[..., FitJob], django_capture_on_commit_callbacks: Any
+) -> None:
+    from webapp.crowd.services import campaign_create_validation
+
+    inhouse = campaign_create_validation(name="here", job=fit_job_with_fits(2))
+    refused = staff_client.post(f"/staff/campaigns/{inhouse.pk}/launch/", follow=True).content.decode()
+    assert "is not on MTurk" in refused
+    mturk = campaign_create_validation(
+        name="there", job=fit_job_with_fits(2), provider="mturk", budget_cents=100
+    )
+    page = staff_client.get(f"/staff/campaigns/{mturk.pk}/").content.decode()
+    assert "Launch on MTurk (sandbox)" in page
+    assert "Open to workers" not in page
+    for action in ("launch", "sync-review", "sync-soft-review", "expire"):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert staff_client.post(f"/staff/campaigns/{mturk.pk}/{action}/").status_code == 302
+        assert len(callbacks) == 1, action
