@@ -39,3 +39,12 @@ def review_mturk_campaign_task(campaign_id: int, soft_reject: bool = False) -> d
 def expire_mturk_campaign_task(campaign_id: int) -> dict[str, Any]:
     """Expire every MTurk HIT of a campaign now."""
     return asdict(mturk.campaign_expire(mturk.mturk_campaign(campaign_id)))
+
+
+@shared_task(name="tasks.crowd.expire_assignments", ignore_result=True)
+def expire_assignments_task() -> int:
+    """Beat (every minute): open assignments past their time are marked expired (their places in
+    their HITs were already free; this keeps the states true on the staff pages)."""
+    from webapp.crowd.assignments import assignments_expire
+
+    return assignments_expire()

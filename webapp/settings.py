@@ -230,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
     "stale-work-sweeper": {"task": "tasks.sweep.sweep_stale_work", "schedule": 60.0},
     # MTurk assignments and worker blocks (does nothing unless MTURK_ENABLED).
     "crowd-mturk-sync": {"task": "tasks.crowd.sync_mturk_campaigns", "schedule": 120.0},
+    "crowd-assignments-expire": {"task": "tasks.crowd.expire_assignments", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -325,3 +325,47 @@ def test_vote_record_refuses_a_token_of_another_salt(
     picture_token = media_url("x.jpg", expires=60).split("token=")[1].split("&")[0]
     with pytest.raises(RefusedError, match="not one this app issued"):
         vote_record(token=picture_token, item_id=assignment.item_ids()[0], answer="accept", seconds=1)
+
+
+def test_fuzzed_vote_bodies_never_fail_the_server_nor_write(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"crowd-vote": "100000/min"})
+    open_campaign(fits=2, items_per_hit=2)
+    ann, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    token = assignment_token(assignment)
+    rng = random.Random(17)
+    values: list[Any] = [
+        None, True, 0, -1, 2**70, 1.5, float("1e308"), "", "x" * 5000, "accept", "reject", "left", [], {},
+        [1], {"$gt": ""}, "\x00", "' OR 1=1 --", token, token + "x", token.upper(), assignment.item_ids()[0],
+    ]  # fmt: skip
+    client = Client()
+    for _ in range(300):
+        body = {
+            key: rng.choice(values) for key in ("token", "item", "answer", "seconds") if rng.random() < 0.9
+        }
+        if body.get("token") == token and body.get("item") in assignment.item_ids():
+            body["answer"] = "maybe"  # a valid vote is not the point here
+        raw = json.dumps(body) if rng.random() < 0.9 else json.dumps(body)[: rng.randrange(1, 40)]
+        response = client.post(VOTE_URL, data=raw, content_type="application/json")
+        assert response.status_code in (400, 403, 409), (body, response.status_code, response.content[:200])
+    assert Vote.objects.count() == 0
+
+
+def test_the_periodic_task_marks_expired_assignments(
+    open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any]
+) -> None:
+    from tasks.crowd import expire_assignments_task
+
+    open_campaign(fits=2, items_per_hit=2)
+    ann, _ = make_worker("ann")
+    assignment = assignment_next_inhouse(ann)
+    assert assignment is not None
+    assert expire_assignments_task.delay().get() == 0
+    Assignment.objects.filter(pk=assignment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert expire_assignments_task.delay().get() == 1
+    assert Assignment.objects.get(pk=assignment.pk).state == "expired"
