@@ -122,9 +122,9 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("job__dataset", "job_b"), pk=campaign_id)
     progress = campaign_progress(campaign)
     workers = worker_list().filter(votes__item__campaign=campaign).distinct()
-    return render(
-        request, "crowd/campaign.html", {"campaign": campaign, "progress": progress, "workers": workers}
-    )
+    states = [(state, n) for state, n in progress["assignments"].items() if n]
+    context = {"campaign": campaign, "progress": progress, "workers": workers, "assignment_states": states}
+    return render(request, "crowd/campaign.html", context)
 
 
 @staff_member_required
