@@ -83,7 +83,7 @@ def test_progress_review_and_worker_statistics(
     assert progress["workers"] == 3
     detail = staff_client.get(f"/staff/campaigns/{campaign.pk}/").content.decode()
     assert '<td id="p-assignments">submitted 3</td>' in detail
-    assert "75</span>¢; budget left <span id=\"p-budget\">925</span>¢ of 1000¢" in detail
+    assert '75</span>¢; budget left <span id="p-budget">925</span>¢ of 1000¢' in detail
     api = staff_client.get(f"/api/crowd/campaigns/{campaign.pk}/").json()
     assert api["items_complete"] == 4
     assert api["assignments"]["submitted"] == 3
