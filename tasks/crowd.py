@@ -21,7 +21,7 @@ def sync_mturk_campaigns_task() -> dict[str, Any]:
 @shared_task(name="tasks.crowd.launch_mturk_campaign", ignore_result=True)
 def launch_mturk_campaign_task(campaign_id: int) -> dict[str, Any]:
     """Launch (or finish launching) a draft MTurk campaign; safe to run again after a failure."""
-    return asdict(mturk.campaign_launch(mturk.mturk_campaign(campaign_id)))
+    return asdict(mturk.campaign_launch_recorded(mturk.mturk_campaign(campaign_id)))
 
 
 @shared_task(name="tasks.crowd.review_mturk_campaign", ignore_result=True)

@@ -592,6 +592,18 @@ def campaign_launch(campaign: Campaign, *, client: MTurkClient | None = None) ->
     return LaunchResult(campaign.hit_type_id, made, cost.hits, cost)
 
 
+def campaign_launch_recorded(campaign: Campaign, *, client: MTurkClient | None = None) -> LaunchResult:
+    """``campaign_launch`` for work that nobody watches (the launch task): a refusal is also
+    recorded on the campaign (``provider_error``, shown on its page) before it is raised."""
+    try:
+        return campaign_launch(campaign, client=client)
+    except ValidationError as exc:
+        message = "the launch was refused: " + "; ".join(exc.messages)
+        Campaign.objects.filter(pk=campaign.pk).update(provider_error=message[:2000])
+        campaign.provider_error = message[:2000]
+        raise
+
+
 _HIT_ID = re.compile(r"\b(?=[A-Z0-9]*[A-Z])[A-Z0-9]{20,64}\b")
 
 

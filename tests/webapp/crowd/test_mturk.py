@@ -787,6 +787,18 @@ def test_the_launch_task_takes_an_id(
         launch_mturk_campaign_task(0)
 
 
+def test_a_refused_launch_task_leaves_its_reason_on_the_campaign(
+    mturk_campaign: Callable[..., Campaign], staff_client: Any
+) -> None:
+    campaign = mturk_campaign(fits=2, budget_cents=0)
+    with pytest.raises(ValidationError, match="needs a budget"):
+        launch_mturk_campaign_task(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.state == "draft"
+    assert campaign.provider_error.startswith("the launch was refused: an MTurk campaign needs a budget")
+    assert "needs a budget" in staff_client.get(f"/staff/campaigns/{campaign.pk}/").content.decode()
+
+
 # --- review and bonuses ----------------------------------------------------------------------
 
 
