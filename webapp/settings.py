@@ -56,6 +56,8 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Behind a proxy that sets X-Forwarded-For: count sign-in failures per real client address.
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+# How many proxies in front of the app append to X-Forwarded-For (read only with the above).
+TRUSTED_PROXIES = max(1, env_int("TRUSTED_PROXIES", 1))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -312,6 +314,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_THROTTLE_RATES": {"crowd-vote": CROWD_VOTE_RATE},
+    # Throttles count per client address: REMOTE_ADDR, or behind trusted proxies the address the
+    # nearest one saw (never the client's own X-Forwarded-For entries).
+    "NUM_PROXIES": TRUSTED_PROXIES if USE_X_FORWARDED_FOR else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EFT crowd API",

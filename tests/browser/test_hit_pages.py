@@ -14,7 +14,7 @@ from playwright.sync_api import Page, Request, Route, expect
 
 from webapp.crowd.assignments import hit_key
 from webapp.crowd.gold import gold_set_make
-from webapp.crowd.models import Assignment, Campaign, Vote
+from webapp.crowd.models import Assignment, Campaign, Hit, Vote
 from webapp.crowd.services import campaign_create_ab, campaign_create_validation, campaign_open
 from webapp.fits.models import Fit, FitJob
 
@@ -35,10 +35,12 @@ def _validation(job: FitJob, **options: Any) -> Campaign:
 
 
 def _pictures_loaded(page: Page) -> None:
-    page.wait_for_function(
-        "Array.from(document.querySelectorAll('.view img'))"
-        ".every(i => i.hidden || (i.complete && i.naturalWidth > 0))"
-    )
+    """Every picture of the item drawn and the answers open (polled from Python: the HIT page's
+    CSP forbids the string evaluation wait_for_function uses)."""
+    for img in page.locator(".view img").all():
+        expect(img).to_have_js_property("complete", True)
+        expect(img).not_to_have_js_property("naturalWidth", 0)
+    expect(page.locator("button.answer").first).to_be_enabled()
 
 
 def _sign_in(page: Page, live_server: Any, name: str) -> None:
@@ -64,9 +66,8 @@ def test_an_in_house_worker_completes_a_queue_by_click_and_keyboard(
         total = int(page.locator("#step-total").inner_text())
         for step in range(1, total + 1):
             expect(page.locator("#step-number")).to_have_text(str(step))
-            expect(page.locator("#view-camera")).to_have_js_property("complete", True)
+            _pictures_loaded(page)
             if done_hits == 0 and step == 1:
-                _pictures_loaded(page)
                 page.screenshot(path=str(screenshots / "hit-validation.png"), full_page=True)
             if step % 2:
                 page.get_by_role("button", name="Accept: it fits").click()
@@ -91,17 +92,21 @@ def test_mturk_preview_then_assignment_posts_to_turk_submit_to(
     page: Page, live_server: Any, gold_job: FitJob, settings: Any, screenshots: Path
 ) -> None:
     settings.CROWD_WORKER_SITES = [str(live_server)]
-    campaign = _validation(gold_job, items_per_hit=2)
+    campaign = campaign_create_validation(
+        name="on mturk", job=gold_job, gold_rate=0.0, items_per_hit=2, provider="mturk", budget_cents=1000
+    )
     hit = campaign.hits.get(index=0)
-    base = f"{live_server}/hit/{hit.pk}/?key={hit_key(hit)}"
+    Hit.objects.filter(pk=hit.pk).update(provider_hit_id="3HITONMTURK")
+    Campaign.objects.filter(pk=campaign.pk).update(state="open")  # as a launch leaves it
+    base = f"{live_server}/hit/{hit.pk}/?key={hit_key(hit)}&hitId=3HITONMTURK"
     # Preview: the task shows, nothing can be answered or submitted.
-    page.goto(f"{base}&assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H")
+    page.goto(f"{base}&assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE")
     expect(page.locator("#preview-banner")).to_be_visible()
     expect(page.locator("#view-crop")).to_have_js_property("complete", True)
+    expect(page.locator("#view-crop")).not_to_have_js_property("naturalWidth", 0)
     expect(page.get_by_role("button", name="Accept: it fits")).to_be_disabled()
     expect(page.locator("#submit-button")).to_be_disabled()
     page.keyboard.press("a")
-    _pictures_loaded(page)
     page.screenshot(path=str(screenshots / "hit-preview.png"), full_page=True)
     assert Vote.objects.count() == 0
     assert Assignment.objects.count() == 0
@@ -113,9 +118,11 @@ def test_mturk_preview_then_assignment_posts_to_turk_submit_to(
         route.fulfill(status=200, content_type="text/html", body="<h1>MTurk got it</h1>")
 
     page.route("**/mturk/externalSubmit", external_submit)
-    page.goto(f"{base}&assignmentId=ASSIGNX&hitId=H&workerId=AWORKER&turkSubmitTo={live_server}")
+    page.goto(f"{base}&assignmentId=ASSIGNX&workerId=AWORKER&turkSubmitTo={live_server}")
+    _pictures_loaded(page)
     page.keyboard.press("a")
     expect(page.locator("#step-number")).to_have_text("2")
+    _pictures_loaded(page)
     page.keyboard.press("r")
     expect(page.locator("#submit-button")).to_be_visible()
     page.get_by_role("button", name="Submit HIT").click()
@@ -158,6 +165,7 @@ def test_an_ab_hit_by_keyboard_records_the_side_shown(
     total = int(page.locator("#step-total").inner_text())
     for step in range(1, total + 1):
         expect(page.locator("#step-number")).to_have_text(str(step))
+        _pictures_loaded(page)
         page.keyboard.press("ArrowLeft" if step % 2 else "2")
     expect(page.locator("#done")).to_be_visible()
     assignment = Assignment.objects.get()
@@ -175,7 +183,7 @@ def test_an_ab_hit_by_keyboard_records_the_side_shown(
 
 
 def test_a_hit_on_a_phone_screen(page: Page, live_server: Any, gold_job: FitJob, screenshots: Path) -> None:
-    _validation(gold_job, items_per_hit=2)
+    _validation(gold_job, items_per_hit=3)
     page.set_viewport_size({"width": 375, "height": 740})
     _sign_in(page, live_server, "cat")
     page.get_by_role("button", name="Start the next HIT").click()
@@ -194,3 +202,12 @@ def test_a_hit_on_a_phone_screen(page: Page, live_server: Any, gold_job: FitJob,
     page.get_by_role("button", name="Accept: it fits").click()
     expect(page.locator("#step-number")).to_have_text("2")
     assert Vote.objects.count() == 1
+    # A key held down answers one item only (auto-repeat is ignored, and the next item's answers
+    # open only once its pictures have shown).
+    _pictures_loaded(page)
+    page.keyboard.down("a")
+    page.keyboard.down("a")  # the browser's repeat
+    page.keyboard.up("a")
+    expect(page.locator("#step-number")).to_have_text("3")
+    page.wait_for_timeout(1000)
+    assert Vote.objects.count() == 2

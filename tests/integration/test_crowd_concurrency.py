@@ -75,7 +75,7 @@ def test_the_same_vote_sent_at_once_is_stored_once(integration_services: None, m
     assert assignment is not None
     body = {
         "token": assignment_token(assignment),
-        "item": assignment.item_ids()[0],
+        "step": 0,
         "answer": "accept",
         "seconds": 1,
     }
@@ -89,12 +89,10 @@ def test_conflicting_answers_at_once_leave_one_vote(integration_services: None, 
     _campaign(media, 2, items_per_hit=2)
     assignment = assignment_next_inhouse(_worker("bob"))
     assert assignment is not None
-    token, item = assignment_token(assignment), assignment.item_ids()[0]
+    token = assignment_token(assignment)
     codes = _together(
         8,
-        lambda i: _post(
-            {"token": token, "item": item, "answer": "accept" if i % 2 else "reject", "seconds": 1}
-        ),
+        lambda i: _post({"token": token, "step": 0, "answer": "accept" if i % 2 else "reject", "seconds": 1}),
     )
     assert not [c for c in codes if isinstance(c, Exception)], codes
     assert Vote.objects.count() == 1

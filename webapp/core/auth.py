@@ -28,7 +28,10 @@ def _client(request: HttpRequest | Request | None) -> str:
         return "-"
     meta = request.META
     if settings.USE_X_FORWARDED_FOR and meta.get("HTTP_X_FORWARDED_FOR"):
-        return str(meta["HTTP_X_FORWARDED_FOR"]).split(",")[0].strip()
+        # The address the nearest trusted proxy saw: entries further left are the client's own
+        # word (anyone can send an X-Forwarded-For header).
+        hops = [h.strip() for h in str(meta["HTTP_X_FORWARDED_FOR"]).split(",")]
+        return hops[-min(settings.TRUSTED_PROXIES, len(hops))]
     return str(meta.get("REMOTE_ADDR", "-"))
 
 

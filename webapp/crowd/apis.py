@@ -16,7 +16,7 @@ from webapp.crowd.assignments import RefusedError, vote_record
 
 class VoteInSerializer(serializers.Serializer[dict[str, Any]]):
     token = serializers.CharField(max_length=2000, help_text="the assignment's token, from its HIT page")
-    item = serializers.IntegerField(min_value=1)
+    step = serializers.IntegerField(min_value=0, help_text="the item's place in the assignment (from 0)")
     answer = serializers.CharField(max_length=16, help_text="accept / reject; A/B: left / right")
     seconds = serializers.FloatField(min_value=0, max_value=1e6, help_text="time on the item")
 
@@ -47,10 +47,10 @@ class VoteApi(APIView):
         data = incoming.validated_data
         try:
             result = vote_record(
-                token=data["token"], item_id=data["item"], answer=data["answer"], seconds=data["seconds"]
+                token=data["token"], step=data["step"], answer=data["answer"], seconds=data["seconds"]
             )
         except RefusedError as refusal:
-            return Response({"detail": refusal.message}, status=refusal.status)
+            return Response({"detail": refusal.message, "settled": refusal.settled}, status=refusal.status)
         body = VoteOutSerializer(
             {"vote": result.vote.pk, "repeated": not result.created, "remaining": result.remaining,
              "submitted": result.submitted}

@@ -5,6 +5,8 @@ Rules every provider shares:
 
 - a vote is taken only for an assignment the app issued, named by a signed token that binds the
   assignment and its worker (``assignment_token``); it lives as long as the assignment;
+- the page names an item by its place in the assignment's plan, never by its id (gold items
+  cannot be told apart);
 - the vote of a worker on an item is stored once: a repeated submission with the same answer is
   the same vote (answered as such), another answer is refused, and a worker never votes twice on
   one item, whatever the HIT;
@@ -15,6 +17,7 @@ Rules every provider shares:
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,12 +34,13 @@ from webapp.fits.models import Render
 from webapp.fits.renders import RENDER_KINDS
 
 _TOKEN_SALT = "webapp.crowd.assignment"
-#: Assignments that hold a place in a HIT (an expired one gives its place back).
+#: Assignments that hold a place in a HIT: an expired one gives its place back, and so does a
+#: rejected one or one of a worker blocked since (their votes do not count: another worker
+#: takes the place).
 HOLDING = (
     Assignment.State.ACCEPTED,
     Assignment.State.SUBMITTED,
     Assignment.State.APPROVED,
-    Assignment.State.REJECTED,
 )
 #: What a HIT page sends: accept / reject, or (A/B) the side the worker chose; which fit was on
 #: which side is the assignment's own record, never the page's word.
@@ -48,18 +52,22 @@ class RefusedError(Exception):
     """A vote (or an assignment) the app does not give; ``status`` is the HTTP status that says
     why, ``message`` says it in words."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, settled: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.settled = settled  # the item already has this worker's vote: the page goes on
 
 
 # --- tokens ---------------------------------------------------------------------------------
 
 
 def assignment_token(assignment: Assignment) -> str:
-    """The signed token a HIT page sends with each vote: the assignment and its worker."""
-    return signing.dumps({"a": assignment.pk, "w": assignment.worker_id}, salt=_TOKEN_SALT, compress=True)
+    """The signed token a HIT page sends with each vote: the assignment, its worker and (MTurk)
+    the assignment id MTurk gave it (a token of an assignment taken over by a new MTurk
+    assignment id stops working)."""
+    payload = {"a": assignment.pk, "w": assignment.worker_id, "p": assignment.provider_assignment_id}
+    return signing.dumps(payload, salt=_TOKEN_SALT, compress=True)
 
 
 def assignment_from_token(token: str) -> Assignment:
@@ -75,7 +83,11 @@ def assignment_from_token(token: str) -> Assignment:
     assignment = (
         Assignment.objects.select_related("worker", "hit", "hit__campaign").filter(pk=data["a"]).first()
     )
-    if assignment is None or assignment.worker_id != data["w"]:
+    if (
+        assignment is None
+        or assignment.worker_id != data["w"]
+        or assignment.provider_assignment_id != data.get("p", "")
+    ):
         raise RefusedError(403, "the token names no assignment of this app")
     return assignment
 
@@ -125,6 +137,10 @@ def _plan(hit: Hit, worker: Worker, seed: str) -> list[dict[str, Any]]:
     campaign = hit.campaign
     rng = random.Random(seed)
     voted = set(Vote.objects.filter(worker=worker, item__campaign=campaign).values_list("item_id", flat=True))
+    # ... and the items of the worker's other open assignments (MTurk workers accept several HITs
+    # at once): an item is in one plan of a worker at a time.
+    for other in worker.assignments.filter(state=Assignment.State.ACCEPTED, hit__campaign=campaign):
+        voted.update(other.item_ids())
     items = [
         pk for pk in hit.items.order_by("hititem__position").values_list("id", flat=True) if pk not in voted
     ]
@@ -158,7 +174,11 @@ def _issue(hit: Hit, worker: Worker, provider_assignment_id: str = "") -> Assign
 def holding_filter(now: datetime | None = None) -> Q:
     """Assignments that hold a place in their HIT: finished ones, and open ones not yet expired."""
     now = now or timezone.now()
-    return Q(state__in=HOLDING) & ~Q(state=Assignment.State.ACCEPTED, expires_at__lte=now)
+    return (
+        Q(state__in=HOLDING)
+        & ~Q(state=Assignment.State.ACCEPTED, expires_at__lte=now)
+        & Q(worker__blocked=False)
+    )
 
 
 def open_hits(campaign: Campaign, worker: Worker) -> QuerySet[Hit]:
@@ -218,28 +238,46 @@ def assignment_next_inhouse(worker: Worker) -> Assignment | None:
     return None
 
 
+#: What MTurk's ids look like (upper-case letters and digits); anything else is not MTurk's.
+MTURK_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+
+
 def assignment_for_mturk(*, hit: Hit, worker_id: str, assignment_id: str) -> Assignment:
     """The assignment of an MTurk worker who opened the HIT page with a real assignment id: made
-    the first time, found again on reloads. A worker who returned the HIT and accepted it again
-    comes back with a new assignment id: its open assignment takes that id."""
+    the first time (while the HIT has a place left), found again on reloads. A worker who
+    returned the HIT and accepted it again comes back with a new assignment id: it takes over
+    the worker's record only once the old one has expired (an open one is refused, so an id
+    typed into the address cannot take a live assignment over).
+
+    MTurk vouches for the (assignment, worker) pair only later, when the periodic sync lists it
+    (``Assignment.provider_status``): results count MTurk votes once MTurk has confirmed them."""
+    for name, value in (("workerId", worker_id), ("assignmentId", assignment_id)):
+        if not MTURK_ID.match(value):
+            raise RefusedError(400, f"{name} is not an MTurk id")
     worker, _ = Worker.objects.get_or_create(provider=Provider.MTURK, provider_id=worker_id)
     if worker.blocked:
         raise RefusedError(403, "this worker may no longer work on this campaign's HITs")
+    now = timezone.now()
     with transaction.atomic():
-        existing = Assignment.objects.select_for_update().filter(hit=hit, worker=worker).first()
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    return _issue(hit, worker, assignment_id)
-            except IntegrityError:  # the same worker's two tabs: the other one made it
-                existing = Assignment.objects.get(hit=hit, worker=worker)
-        if existing.provider_assignment_id != assignment_id:
+        locked = Hit.objects.select_for_update().get(pk=hit.pk)
+        existing = Assignment.objects.filter(hit=locked, worker=worker).first()
+        if existing is not None and existing.provider_assignment_id == assignment_id:
+            return existing
+        if existing is not None:
+            if existing.state == Assignment.State.ACCEPTED and existing.expires_at > now:
+                raise RefusedError(
+                    409, "this worker holds another assignment of this HIT: finish or return it"
+                )
             if existing.state not in (Assignment.State.ACCEPTED, Assignment.State.EXPIRED):
                 raise RefusedError(409, "this worker has already submitted this HIT")
-            existing.provider_assignment_id = assignment_id
-            existing.state = Assignment.State.ACCEPTED
-            existing.expires_at = timezone.now() + timedelta(seconds=settings.CROWD_ASSIGNMENT_SECONDS)
-            existing.save(update_fields=["provider_assignment_id", "state", "expires_at"])
+        if locked.assignments.filter(holding_filter(now)).count() >= hit.campaign.votes_per_item:
+            raise RefusedError(409, "this HIT has all its workers")
+        if existing is None:
+            return _issue(locked, worker, assignment_id)
+        existing.provider_assignment_id = assignment_id
+        existing.state = Assignment.State.ACCEPTED
+        existing.expires_at = now + timedelta(seconds=settings.CROWD_ASSIGNMENT_SECONDS)
+        existing.save(update_fields=["provider_assignment_id", "state", "expires_at"])
         return existing
 
 
@@ -266,13 +304,14 @@ def _answers(campaign: Campaign) -> tuple[str, ...]:
     return AB_ANSWERS if campaign.kind == Campaign.Kind.AB else VALIDATION_ANSWERS
 
 
-def vote_record(*, token: str, item_id: Any, answer: Any, seconds: Any) -> VoteResult:
-    """Store one answer of an assignment's worker (see the module's rules); refuse with a
-    RefusedError that says why, writing nothing."""
+def vote_record(*, token: str, step: Any, answer: Any, seconds: Any) -> VoteResult:
+    """Store one answer of an assignment's worker on the ``step``-th item of its plan (the page
+    never learns item ids: gold items cannot be told apart); refuse with a RefusedError that
+    says why, writing nothing."""
     assignment = assignment_from_token(str(token))
     campaign = assignment.hit.campaign
-    if not isinstance(item_id, int) or isinstance(item_id, bool):
-        raise RefusedError(400, "item must be an item id (an integer)")
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise RefusedError(400, "step must be the item's place in the assignment (an integer)")
     if answer not in _answers(campaign):
         raise RefusedError(400, f"answer must be one of {list(_answers(campaign))} in this campaign")
     try:
@@ -281,10 +320,10 @@ def vote_record(*, token: str, item_id: Any, answer: Any, seconds: Any) -> VoteR
         raise RefusedError(400, "seconds must be a number (time on the item)") from None
     if not 0 <= spent < 1e7:
         raise RefusedError(400, "seconds must be 0 or more")
-    steps = {int(step["item"]): step for step in assignment.plan}
-    if item_id not in steps:
-        raise RefusedError(400, f"item {item_id} is not part of this assignment")
-    a_on_left = steps[item_id]["a_on_left"]
+    if not 0 <= step < len(assignment.plan):
+        raise RefusedError(400, f"step {step} is not part of this assignment (it has {len(assignment.plan)})")
+    item_id = int(assignment.plan[step]["item"])
+    a_on_left = assignment.plan[step]["a_on_left"]
     if campaign.kind == Campaign.Kind.AB:
         answer = Vote.Answer.A if (answer == "left") == bool(a_on_left) else Vote.Answer.B
     existing = Vote.objects.filter(worker_id=assignment.worker_id, item_id=item_id).first()
@@ -307,10 +346,17 @@ def vote_record(*, token: str, item_id: Any, answer: Any, seconds: Any) -> VoteR
             )  # fmt: skip
     except IntegrityError:  # the same submission, twice at once: the other one stored it
         return _again(Vote.objects.get(worker_id=assignment.worker_id, item_id=item_id), assignment, answer)
-    remaining = len(steps) - assignment.votes.count()
+    remaining = remaining_steps(assignment)
     submitted = remaining == 0 and _submit(assignment)
     gold_check(vote)
     return VoteResult(vote, True, remaining, submitted)
+
+
+def remaining_steps(assignment: Assignment) -> int:
+    """Items of the plan the worker has not voted on (in this assignment or, for an item that met
+    it twice, in another: its one vote stands for both)."""
+    items = assignment.item_ids()
+    return len(items) - Vote.objects.filter(worker_id=assignment.worker_id, item_id__in=items).count()
 
 
 def _state_words(assignment: Assignment) -> str:
@@ -320,13 +366,15 @@ def _state_words(assignment: Assignment) -> str:
 
 
 def _again(existing: Vote, assignment: Assignment, answer: str) -> VoteResult:
-    if existing.assignment_id != assignment.pk:
-        raise RefusedError(409, f"this worker has already voted on item {existing.item_id} in another HIT")
+    """The worker's vote on this item exists: the same answer is the same vote; another answer
+    is refused (the page goes on: the item has its vote)."""
     if existing.answer != answer:
         raise RefusedError(
-            409, f"item {existing.item_id} already has this worker's vote: a vote is never changed"
+            409, "this item already has this worker's vote: a vote is never changed", settled=True
         )
-    remaining = len(assignment.plan) - assignment.votes.count()
+    remaining = remaining_steps(assignment)
+    if remaining == 0:
+        _submit(assignment)
     assignment.refresh_from_db(fields=["state"])
     return VoteResult(existing, False, remaining, assignment.state != Assignment.State.ACCEPTED)
 
@@ -371,6 +419,8 @@ def worker_block(worker: Worker, reason: str) -> bool:
         blocked=True, block_reason=reason[:300]
     )
     worker.blocked, worker.block_reason = True, reason[:300]
+    # Its open assignments give their places back at once (their votes stay, as raw votes do).
+    worker.assignments.filter(state=Assignment.State.ACCEPTED).update(state=Assignment.State.EXPIRED)
     return bool(changed)
 
 

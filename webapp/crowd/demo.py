@@ -106,6 +106,8 @@ def demo_campaign_prepare(
     say = say or (lambda _: None)
     existing = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if existing is not None:
+        if existing.state == Campaign.State.DRAFT:  # made by a run stopped before it opened it
+            campaign_open(existing)
         say(f"the demo campaign exists ({existing.state})")
         return existing
     if not GoldItem.objects.filter(source=GoldItem.Source.SYNTHETIC).exists():

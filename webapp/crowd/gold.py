@@ -102,6 +102,7 @@ def _gold_job(
         started_at=now, finished_at=now,
     )  # fmt: skip
     rows = []
+    shown: set[str] = set()  # one example of each kind for the instructions, kept out of HITs
     for gold in fits:
         person = persons[str(gold.annotation_id)]
         row = Fit.objects.create(
@@ -110,9 +111,14 @@ def _gold_job(
             keypoint_loss=0.0, max_abs_beta=float(abs(gold.betas).max()), sanity_ok=True,
             sanity_reason=f"gold ({gold.kind})", sanity_rule="gold", seconds=0.0, body_model=OPEN_BODY,
         )  # fmt: skip
+        example = gold.kind not in shown
+        shown.add(gold.kind)
         rows.append(
-            GoldItem(fit=row, source=GoldItem.Source.SYNTHETIC, answer=gold.answer, reason=gold.reason)
-        )
+            GoldItem(
+                fit=row, source=GoldItem.Source.SYNTHETIC, answer=gold.answer, reason=gold.reason,
+                example=example,
+            )
+        )  # fmt: skip
     GoldItem.objects.bulk_create(rows)
     right = sum(1 for g in fits if g.answer == "accept")
     say(f"gold job {job.pk}: {len(fits)} gold fits ({right} right, {len(fits) - right} wrong on purpose)")

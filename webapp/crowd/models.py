@@ -67,6 +67,10 @@ class GoldItem(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     answer = models.CharField(max_length=8, choices=Answer.choices)
     reason = models.CharField(max_length=300, help_text='why, e.g. "left and right legs swapped"')
+    example = models.BooleanField(
+        default=False,
+        help_text="shown on the public instructions page, and so never mixed into HITs",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 
 from webapp.core.media import media_url
 from webapp.core.taskstate import TaskStatus
@@ -13,6 +14,52 @@ from webapp.fits.models import Render
 
 #: Lifetime of the picture addresses of a HIT preview (no assignment yet).
 PREVIEW_SECONDS = 600
+
+
+_PICTURE_SALT = "webapp.crowd.picture"
+#: The pictures of a HIT page's item: the crop; validation: the fit over the photo and from the
+#: side; A/B: each side's two views.
+VALIDATION_VIEWS = ("crop", "camera", "side")
+AB_VIEWS = ("crop", "left-camera", "left-side", "right-camera", "right-side")
+
+
+def picture_url(*, step: int, view: str, expires: int, assignment: int = 0, hit: int = 0) -> str:
+    """An opaque, signed, expiring address of one picture of a HIT page: the assignment (or, in a
+    preview, the HIT), the step and the view. It names no file, job or fit, so a worker cannot
+    tell a gold item from a real one by its address."""
+    from django.urls import reverse
+
+    payload = {"a": assignment, "h": hit, "s": step, "v": view, "x": expires}
+    return reverse("crowd:picture", args=[signing.dumps(payload, salt=_PICTURE_SALT, compress=True)])
+
+
+def picture_file(signed: str) -> str:
+    """The stored file an address of ``picture_url`` names, if it is genuine and unexpired and
+    the picture is drawn; "" otherwise."""
+    try:
+        data = signing.loads(signed, salt=_PICTURE_SALT)
+        data = signing.loads(signed, salt=_PICTURE_SALT, max_age=int(data["x"]))
+        step, view = int(data["s"]), str(data["v"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return ""
+    if data.get("a"):
+        assignment = Assignment.objects.filter(pk=data["a"]).first()
+        plan = assignment.plan if assignment is not None else []
+    else:
+        hit = Hit.objects.filter(pk=data.get("h") or 0).first()
+        plan = _preview_plan(hit) if hit is not None else []
+    if not 0 <= step < len(plan):
+        return ""
+    item = Item.objects.filter(pk=plan[step]["item"]).first()
+    if item is None:
+        return ""
+    side, _, kind = view.rpartition("-")
+    fit_id = item.fit_id
+    if side and item.fit_b_id is not None:
+        a_side = "left" if plan[step].get("a_on_left") else "right"
+        fit_id = item.fit_id if side == a_side else item.fit_b_id
+    render = Render.objects.filter(fit_id=fit_id, kind=kind, status=TaskStatus.DONE).first()
+    return render.file.name if render is not None else ""
 
 
 def _pictures(fit_ids: set[int], expires: int) -> dict[int, dict[str, str]]:
@@ -26,29 +73,28 @@ def _pictures(fit_ids: set[int], expires: int) -> dict[int, dict[str, str]]:
 
 
 def hit_steps(
-    campaign: Campaign, plan: list[dict[str, Any]], *, expires: int, voted: dict[int, str] | None = None
+    campaign: Campaign,
+    plan: list[dict[str, Any]],
+    *,
+    expires: int,
+    assignment: int = 0,
+    hit: int = 0,
+    voted: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The items of a HIT page in the plan's order, with their pictures: for validation the crop,
-    the camera view and the side view; for A/B the crop and each side's two views (fit A on the
-    left where the plan says so). ``voted``: the answers already given (a reload resumes)."""
-    items = {item.pk: item for item in Item.objects.filter(pk__in=[int(s["item"]) for s in plan])}
-    fit_ids = {i.fit_id for i in items.values()} | {i.fit_b_id for i in items.values() if i.fit_b_id}
-    pictures = _pictures(fit_ids, expires)
+    """The steps of a HIT page in the plan's order: their pictures' opaque addresses
+    (``picture_url``) and the answer already given (a reload resumes). No item id, job or fit
+    reaches the page."""
+    views = AB_VIEWS if campaign.kind == Campaign.Kind.AB else VALIDATION_VIEWS
     voted = voted or {}
     steps = []
-    for number, step in enumerate(plan, start=1):
-        item = items[int(step["item"])]
-        views = pictures.get(item.fit_id, {})
-        row: dict[str, Any] = {"item": item.pk, "number": number, "crop": views.get("crop", "")}
-        if campaign.kind == Campaign.Kind.AB and item.fit_b_id is not None:
-            a_views, b_views = views, pictures.get(item.fit_b_id, {})
-            left, right = (a_views, b_views) if step.get("a_on_left") else (b_views, a_views)
-            row["left"] = {"camera": left.get("camera", ""), "side": left.get("side", "")}
-            row["right"] = {"camera": right.get("camera", ""), "side": right.get("side", "")}
-        else:
-            row["camera"], row["side"] = views.get("camera", ""), views.get("side", "")
-        row["voted"] = voted.get(item.pk, "")
-        steps.append(row)
+    for number, step in enumerate(plan):
+        urls = {
+            view: picture_url(step=number, view=view, expires=expires, assignment=assignment, hit=hit)
+            for view in views
+        }
+        steps.append(
+            {"step": number, "number": number + 1, "views": urls, "voted": voted.get(int(step["item"]), "")}
+        )
     return steps
 
 
@@ -60,19 +106,26 @@ def _page_answer(vote: Vote) -> str:
 
 
 def assignment_steps(assignment: Assignment) -> list[dict[str, Any]]:
-    voted = {v.item_id: _page_answer(v) for v in assignment.votes.all()}
+    """The steps of an assignment's page; an item the worker voted on (here, or in another HIT
+    where it met it too) shows as answered."""
+    items = assignment.item_ids()
+    votes = Vote.objects.filter(worker_id=assignment.worker_id, item_id__in=items)
+    voted = {v.item_id: _page_answer(v) for v in votes}
     return hit_steps(
-        assignment.hit.campaign, assignment.plan, expires=settings.CROWD_ASSIGNMENT_SECONDS, voted=voted
-    )
+        assignment.hit.campaign, assignment.plan, expires=settings.CROWD_ASSIGNMENT_SECONDS,
+        assignment=assignment.pk, voted=voted,
+    )  # fmt: skip
+
+
+def _preview_plan(hit: Hit) -> list[dict[str, Any]]:
+    ab = hit.campaign.kind == Campaign.Kind.AB
+    items = hit.items.order_by("hititem__position").values_list("id", flat=True)
+    return [{"item": pk, "a_on_left": True if ab else None} for pk in items]
 
 
 def preview_steps(hit: Hit) -> list[dict[str, Any]]:
     """What a worker previewing a HIT sees: its items, in order (no gold item, A on the left)."""
-    plan = [
-        {"item": pk, "a_on_left": True if hit.campaign.kind == Campaign.Kind.AB else None}
-        for pk in hit.items.order_by("hititem__position").values_list("id", flat=True)
-    ]
-    return hit_steps(hit.campaign, plan, expires=PREVIEW_SECONDS)
+    return hit_steps(hit.campaign, _preview_plan(hit), expires=PREVIEW_SECONDS, hit=hit.pk)
 
 
 def worker_queue(worker: Worker) -> dict[str, Any]:
@@ -99,7 +152,10 @@ def gold_examples(per_reason: int = 1, lifetime: int = 3600) -> list[dict[str, A
     items are (synthetic people first), with their pictures."""
     chosen: list[GoldItem] = []
     seen: dict[tuple[str, str], int] = {}
-    golds = GoldItem.objects.filter(fit__renders__kind="camera", fit__renders__status=TaskStatus.DONE)
+    golds = GoldItem.objects.filter(
+        example=True, source=GoldItem.Source.SYNTHETIC, fit__renders__kind="camera",
+        fit__renders__status=TaskStatus.DONE,
+    )  # fmt: skip
     for gold in golds.order_by("-source", "id").distinct()[:500]:
         key = (gold.answer, gold.reason if gold.answer == GoldItem.Answer.REJECT else "")
         limit = per_reason * (2 if gold.answer == GoldItem.Answer.ACCEPT else 1)
@@ -115,24 +171,34 @@ def gold_examples(per_reason: int = 1, lifetime: int = 3600) -> list[dict[str, A
 
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
-    """Live figures of a campaign: votes in (gold left out), items with all their votes, cost so
-    far (finished assignments at the campaign's reward; MTurk's fee not included), budget left,
-    assignments by state, workers, gold accuracy."""
+    """Live figures of a campaign: votes in (gold, blocked workers and rejected assignments left
+    out), items with all their votes, cost so far (finished assignments at the campaign's reward,
+    soft rejects and paid bonuses included; MTurk's fee not), budget left, assignments by state,
+    workers, gold accuracy."""
     from collections import Counter
 
-    from django.db.models import Count, F
+    from django.db.models import Count, F, Q, Sum
 
     real = Item.objects.filter(campaign=campaign, gold__isnull=True)
     items_total = real.count()
-    votes_in = Vote.objects.filter(item__campaign=campaign, item__gold__isnull=True).count()
+    # Votes that count: not from blocked workers, not from assignments rejected on review.
+    counted = Q(votes__worker__blocked=False) & ~Q(votes__assignment__state=Assignment.State.REJECTED)
+    votes_in = real.aggregate(n=Count("votes", filter=counted))["n"]
     wanted = items_total * campaign.votes_per_item
-    complete = real.annotate(n=Count("votes")).filter(n__gte=campaign.votes_per_item).count()
+    complete = real.annotate(n=Count("votes", filter=counted)).filter(n__gte=campaign.votes_per_item).count()
     gold = Vote.objects.filter(item__campaign=campaign, item__gold__isnull=False)
     gold_seen = gold.count()
     gold_right = gold.filter(answer=F("item__gold__answer")).count()
-    states = Counter(Assignment.objects.filter(hit__campaign=campaign).values_list("state", flat=True))
-    finished = states[Assignment.State.SUBMITTED] + states[Assignment.State.APPROVED]
-    cost = finished * campaign.reward_cents
+    assignments = Assignment.objects.filter(hit__campaign=campaign)
+    states = Counter(assignments.values_list("state", flat=True))
+    # Paid or to be paid: finished assignments, and rejected ones MTurk approved (soft rejects);
+    # plus the bonuses paid.
+    paid = assignments.filter(
+        Q(state__in=(Assignment.State.SUBMITTED, Assignment.State.APPROVED))
+        | Q(state=Assignment.State.REJECTED, provider_status="Approved")
+    ).count()
+    bonuses = assignments.filter(bonus_paid_at__isnull=False).aggregate(c=Sum("bonus_cents"))["c"] or 0
+    cost = paid * campaign.reward_cents + bonuses
     return {
         "id": campaign.pk,
         "state": campaign.state,
@@ -140,7 +206,7 @@ def campaign_progress(campaign: Campaign) -> dict[str, Any]:
         "items_complete": complete,
         "votes_in": votes_in,
         "votes_wanted": wanted,
-        "percent": round(100.0 * votes_in / wanted, 1) if wanted else 0.0,
+        "percent": min(100.0, round(100.0 * votes_in / wanted, 1)) if wanted else 0.0,
         "hits": campaign.hits.count(),
         "assignments": {state: states.get(state, 0) for state in Assignment.State.values},
         "workers": Vote.objects.filter(item__campaign=campaign).values("worker").distinct().count(),

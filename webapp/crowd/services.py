@@ -112,7 +112,11 @@ def _add_gold(campaign: Campaign) -> int:
     """Every gold item as an item of the campaign (outside its HITs: assignments mix them in)."""
     if campaign.gold_rate <= 0:
         return 0
-    gold = GoldItem.objects.exclude(fit__in=campaign.items.values("fit")).values_list("id", "fit_id")
+    gold = (
+        GoldItem.objects.filter(example=False)
+        .exclude(fit__in=campaign.items.values("fit"))
+        .values_list("id", "fit_id")
+    )
     made = Item.objects.bulk_create([Item(campaign=campaign, fit_id=fit, gold_id=pk) for pk, fit in gold])
     return len(made)
 

@@ -58,11 +58,16 @@ class CampaignForm(forms.Form):
         min_value=1, max_value=100, initial=field_default(Campaign, "items_per_hit")
     )
     reward_cents = forms.IntegerField(
-        min_value=0, initial=field_default(Campaign, "reward_cents"), label="Reward (cents per HIT)"
+        min_value=0,
+        max_value=10_000,
+        initial=field_default(Campaign, "reward_cents"),
+        label="Reward (cents per HIT)",
     )
     gold_rate = forms.FloatField(min_value=0.0, max_value=0.5, initial=field_default(Campaign, "gold_rate"))
     provider = forms.ChoiceField(choices=Provider.choices, initial=Provider.INHOUSE)
-    budget_cents = forms.IntegerField(min_value=0, initial=0, label="Budget (cents; 0: no limit in-house)")
+    budget_cents = forms.IntegerField(
+        min_value=0, max_value=100_000_000, initial=0, label="Budget (cents; 0: no limit in-house)"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -213,7 +218,9 @@ def campaign_review_page(request: HttpRequest, campaign_id: int) -> HttpResponse
 
 
 class InviteForm(forms.Form):
-    note = forms.CharField(max_length=200, required=False, help_text="who it is for (only staff see it)")
+    note = forms.CharField(
+        max_length=200, required=False, help_text="who it is for (the join page shows it too)"
+    )
 
 
 @staff_member_required

@@ -6,6 +6,7 @@ app_name = "crowd"
 
 urlpatterns = [
     path("hit/<int:hit_id>/", views.hit_page, name="hit"),
+    path("hit/pictures/<str:signed>/", views.hit_picture, name="picture"),
     path("api/crowd/votes/", apis.VoteApi.as_view(), name="vote"),
     path("work/", views.queue_page, name="queue"),
     path("work/assignments/<int:assignment_id>/", views.assignment_page, name="assignment"),

@@ -20,7 +20,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -34,7 +35,13 @@ from webapp.crowd.assignments import (
     hit_key_valid,
 )
 from webapp.crowd.models import Assignment, Campaign, Hit, Provider
-from webapp.crowd.selectors import PREVIEW_SECONDS, assignment_steps, preview_steps, worker_queue
+from webapp.crowd.selectors import (
+    PREVIEW_SECONDS,
+    assignment_steps,
+    picture_file,
+    preview_steps,
+    worker_queue,
+)
 from webapp.crowd.services import invite_accept, invite_find, worker_for_user
 
 NOT_AVAILABLE = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -62,7 +69,10 @@ def hit_frame_policy(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
 def _submit_to(value: str) -> str:
     """MTurk's turkSubmitTo, if it is one of the worker sites (the form posts nowhere else)."""
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # e.g. "https://[x": not a URL at all
+        raise RefusedError(400, "turkSubmitTo is not an MTurk worker site") from None
     origin = f"{parts.scheme}://{parts.netloc}"
     if not parts.netloc or origin not in settings.CROWD_WORKER_SITES or parts.path.strip("/"):
         raise RefusedError(400, f"turkSubmitTo {value!r} is not an MTurk worker site")
@@ -96,6 +106,8 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     if hit is None or not hit_key_valid(hit_id, request.GET.get("key", "")):
         raise Http404("no such HIT")
     campaign = hit.campaign
+    if campaign.provider != Provider.MTURK:
+        raise Http404("no such HIT")  # in-house HITs are worked from the queue (/work/)
     if campaign.state != Campaign.State.OPEN:
         return _refused(
             request, RefusedError(410, f"this HIT's campaign is {campaign.state}: it takes no work")
@@ -111,7 +123,7 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
         )
     try:
         submit_to = _submit_to(request.GET.get("turkSubmitTo", ""))
-        if hit.provider_hit_id and request.GET.get("hitId") != hit.provider_hit_id:
+        if not hit.provider_hit_id or request.GET.get("hitId") != hit.provider_hit_id:
             raise RefusedError(400, "hitId does not match this HIT")
         worker_id = request.GET.get("workerId", "").strip()
         if not worker_id or len(worker_id) > 128:
@@ -221,8 +233,19 @@ class WorkerLoginView(LoginView):
     """Sign-in for in-house workers (accounts without staff rights; staff may use it too)."""
 
     template_name = "crowd/login.html"
-    redirect_authenticated_user = True
     next_page = "crowd:queue"
+
+
+def hit_picture(request: HttpRequest, signed: str) -> HttpResponse | FileResponse:
+    """One picture of a HIT page, by its opaque signed address (webapp.crowd.selectors
+    .picture_url): no session needed (MTurk's frame is cross-site); expired or forged: 403."""
+    name = picture_file(signed)
+    if not name:
+        return HttpResponseForbidden("this picture is not yours to see, or its address expired")
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_POST

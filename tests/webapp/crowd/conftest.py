@@ -49,6 +49,31 @@ def open_campaign(fit_job_with_fits: Callable[..., Any]) -> Callable[..., Campai
 
 
 @pytest.fixture
+def mturk_campaign_live(open_campaign: Callable[..., Campaign]) -> Callable[..., Campaign]:
+    """``mturk_campaign_live(fits=3, **options)``: an MTurk campaign as a launch leaves it (open,
+    every HIT with its MTurk HITId "HIT" + index), without talking to MTurk."""
+    from django.utils import timezone
+
+    from webapp.crowd.models import Hit
+
+    def make(fits: int = 3, **options: Any) -> Campaign:
+        options.setdefault("items_per_hit", 2)
+        job = done_fit_job(fits)
+        campaign = campaign_create_validation(
+            name=f"mturk {Campaign.objects.count() + 1}", job=job, provider="mturk", budget_cents=10_000,
+            gold_rate=options.pop("gold_rate", 0.0), **options,
+        )  # fmt: skip
+        for hit in Hit.objects.filter(campaign=campaign):
+            hit.provider_hit_id = f"HIT{hit.index:05d}C{campaign.pk:05d}"
+            hit.save(update_fields=["provider_hit_id"])
+        Campaign.objects.filter(pk=campaign.pk).update(state="open", launched_at=timezone.now())
+        campaign.refresh_from_db()
+        return campaign
+
+    return make
+
+
+@pytest.fixture
 def make_worker(db: None) -> Callable[[str], tuple[Worker, Client]]:
     """``make_worker("ann")``: an in-house worker (an account without staff rights) and a client
     signed in as it."""

@@ -58,11 +58,16 @@ def test_a_gold_set_is_made_imported_fitted_and_drawn(
     }
     drawn = np.abs(pictures["camera"] - pictures["crop"]).max(axis=2) > 40
     assert 0.03 < drawn.mean() < 0.8
-    # A campaign over a real job takes the gold items in, outside its HITs.
+    # One gold item of each kind is an example for the public instructions page, never a check.
+    examples = [g for g in gold if g.example]
+    kinds = {g.fit.sanity_reason for g in gold}
+    assert len(examples) == len(kinds)
+    # A campaign over a real job takes the other gold items in, outside its HITs.
     real = fit_job_with_fits(4)
     campaign = campaign_create_validation(name="with gold", job=real, items_per_hit=2, gold_rate=0.2)
     in_campaign = Item.objects.filter(campaign=campaign, gold__isnull=False)
-    assert in_campaign.count() == len(gold)
+    assert in_campaign.count() == len(gold) - len(examples)
+    assert not in_campaign.filter(gold__example=True).exists()
     assert not in_campaign.filter(hits__isnull=False).exists()
     assert (
         campaign_create_validation(name="no gold", job=real, gold_rate=0.0)
@@ -72,8 +77,10 @@ def test_a_gold_set_is_made_imported_fitted_and_drawn(
     )
     # The instructions page shows right and wrong examples with signed picture addresses.
     page = Client().get("/work/instructions/").content.decode()
-    assert page.count('class="example example-accept"') >= 1
-    assert page.count('class="example example-reject"') >= 2
+    assert page.count('class="example example-accept"') == sum(1 for g in examples if g.answer == "accept")
+    assert (
+        page.count('class="example example-reject"') == sum(1 for g in examples if g.answer == "reject") >= 2
+    )
     assert "token=" in page
 
 

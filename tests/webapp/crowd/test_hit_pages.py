@@ -7,10 +7,12 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from webapp.crowd.assignments import hit_key
 from webapp.crowd.models import Assignment, Campaign, Invite, Worker
@@ -21,9 +23,10 @@ SANDBOX = "https://workersandbox.mturk.com"
 
 
 def hit_url(campaign: Campaign, index: int = 0, **params: str) -> str:
+    """The HIT's ExternalURL with what MTurk appends (``hitId`` is the HIT's own unless given)."""
     hit = campaign.hits.get(index=index)
-    query = "&".join(f"{k}={v}" for k, v in {"key": hit_key(hit), **params}.items())
-    return f"/hit/{hit.pk}/?{query}"
+    params = {"key": hit_key(hit), "hitId": hit.provider_hit_id, **params}
+    return f"/hit/{hit.pk}/?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
 def page_data(response: Any) -> dict[str, Any]:
@@ -34,9 +37,11 @@ def page_data(response: Any) -> dict[str, Any]:
     return dict(json.loads(match.group(1)))
 
 
-def test_mturk_preview_shows_the_task_with_submit_disabled(open_campaign: Callable[..., Campaign]) -> None:
-    campaign = open_campaign(fits=3, items_per_hit=2, provider="inhouse")
-    response = Client().get(hit_url(campaign, assignmentId="ASSIGNMENT_ID_NOT_AVAILABLE", hitId="X"))
+def test_mturk_preview_shows_the_task_with_submit_disabled(
+    mturk_campaign_live: Callable[..., Campaign], settings: Any
+) -> None:
+    campaign = mturk_campaign_live(fits=3, items_per_hit=2)
+    response = Client().get(hit_url(campaign, assignmentId="ASSIGNMENT_ID_NOT_AVAILABLE"))
     assert response.status_code == 200
     page = response.content.decode()
     assert "Preview: accept the HIT to start answering" in page
@@ -46,11 +51,18 @@ def test_mturk_preview_shows_the_task_with_submit_disabled(open_campaign: Callab
     assert data["mode"] == "preview"
     assert data["token"] == ""
     assert len(data["steps"]) == 2
-    # Signed, expiring picture addresses that work without a session (a cross-site frame).
-    crop = data["steps"][0]["crop"]
-    assert "token=" in crop
-    assert "expires=600" in crop
-    assert Client().get(crop).status_code == 200
+    # Opaque, signed, expiring picture addresses that work without a session (a cross-site
+    # frame) and name no file, job or fit.
+    crop = data["steps"][0]["views"]["crop"]
+    assert crop.startswith("/hit/pictures/")
+    assert "datasets" not in crop
+    assert "renders" not in crop
+    picture = Client().get(crop)
+    assert picture.status_code == 200
+    assert picture["Content-Type"] == "image/jpeg"
+    assert Client().get(crop[:-3] + "xx/").status_code == 403
+    settings.CROWD_ASSIGNMENT_SECONDS = 60
+    assert "item" not in data["steps"][0]
     assert Assignment.objects.count() == 0
     # Only the MTurk worker sites may frame it; Django's DENY is lifted here alone.
     policy = response["Content-Security-Policy"]
@@ -61,10 +73,10 @@ def test_mturk_preview_shows_the_task_with_submit_disabled(open_campaign: Callab
 
 
 def test_an_mturk_assignment_page_ends_with_the_external_submit_form(
-    open_campaign: Callable[..., Campaign],
+    mturk_campaign_live: Callable[..., Campaign],
 ) -> None:
-    campaign = open_campaign(fits=3, items_per_hit=2)
-    params = {"assignmentId": "ASSIGN1", "hitId": "", "workerId": "A1WORKER", "turkSubmitTo": SANDBOX}
+    campaign = mturk_campaign_live(fits=3, items_per_hit=2)
+    params = {"assignmentId": "ASSIGN1", "workerId": "A1WORKER", "turkSubmitTo": SANDBOX}
     response = Client().get(hit_url(campaign, **params))
     assert response.status_code == 200, response.content
     page = response.content.decode()
@@ -76,13 +88,36 @@ def test_an_mturk_assignment_page_ends_with_the_external_submit_form(
     data = page_data(response)
     assert data["mode"] == "mturk"
     assert data["token"]
-    assert [s["item"] for s in data["steps"]] == assignment.item_ids()
-    # A reload is the same assignment; the worker returning the HIT and taking it again brings a
-    # new assignment id to the same record.
+    assert [s["step"] for s in data["steps"]] == list(range(len(assignment.plan)))
+    # A reload is the same assignment. Another assignment id for the same worker and HIT is
+    # refused while the first is open (an id typed into the address takes nothing over); once
+    # it has expired (the worker returned the HIT and accepted it again), it takes the record
+    # over, and the old page's token stops working.
     assert Client().get(hit_url(campaign, **params)).status_code == 200
+    taken = Client().get(hit_url(campaign, **{**params, "assignmentId": "ASSIGN2"}))
+    assert taken.status_code == 409
+    assert "holds another assignment of this HIT" in taken.content.decode()
+    Assignment.objects.filter(pk=assignment.pk).update(expires_at=timezone.now())
     assert Client().get(hit_url(campaign, **{**params, "assignmentId": "ASSIGN2"})).status_code == 200
     assignment = Assignment.objects.get()
     assert assignment.provider_assignment_id == "ASSIGN2"
+    body = {"token": data["token"], "step": 0, "answer": "accept", "seconds": 1}
+    old = Client().post("/api/crowd/votes/", json.dumps(body), content_type="application/json")
+    assert old.status_code == 403
+
+
+def test_an_mturk_hit_takes_no_more_workers_than_its_places(
+    mturk_campaign_live: Callable[..., Campaign],
+) -> None:
+    campaign = mturk_campaign_live(fits=2, items_per_hit=2, votes_per_item=2)
+    codes = [
+        Client()
+        .get(hit_url(campaign, assignmentId=f"A{n}", workerId=f"W{n}", turkSubmitTo=SANDBOX))
+        .status_code
+        for n in range(3)
+    ]
+    assert codes == [200, 200, 409]
+    assert Assignment.objects.count() == 2
 
 
 @pytest.mark.parametrize(
@@ -91,42 +126,47 @@ def test_an_mturk_assignment_page_ends_with_the_external_submit_form(
         ({"turkSubmitTo": "https://evil.example"}, 400, "is not an MTurk worker site"),
         ({"turkSubmitTo": f"{SANDBOX}/elsewhere"}, 400, "is not an MTurk worker site"),
         ({"turkSubmitTo": ""}, 400, "is not an MTurk worker site"),
+        ({"turkSubmitTo": "https://[x"}, 400, "is not an MTurk worker site"),
         ({"workerId": ""}, 400, "workerId is missing"),
+        ({"workerId": "w" * 65}, 400, "workerId is not an MTurk id"),
+        ({"workerId": "BAD\x00ID"}, 400, "workerId is not an MTurk id"),
+        ({"assignmentId": "A" * 65}, 400, "assignmentId is not an MTurk id"),
+        ({"assignmentId": "a<script>"}, 400, "assignmentId is not an MTurk id"),
+        ({"hitId": "OTHER"}, 400, "hitId does not match this HIT"),
+        ({"hitId": ""}, 400, "hitId does not match this HIT"),
     ],
 )
 def test_a_bad_mturk_request_gets_no_assignment(
-    open_campaign: Callable[..., Campaign], change: dict[str, str], code: int, message: str
+    mturk_campaign_live: Callable[..., Campaign], change: dict[str, str], code: int, message: str
 ) -> None:
-    campaign = open_campaign(fits=2, items_per_hit=2)
-    params = {"assignmentId": "A", "hitId": "", "workerId": "W", "turkSubmitTo": SANDBOX, **change}
-    response = Client().get(hit_url(campaign, **params))
+    campaign = mturk_campaign_live(fits=2, items_per_hit=2)
+    params = {"assignmentId": "A", "workerId": "W", "turkSubmitTo": SANDBOX, **change}
+    response = Client().get(hit_url(campaign, **{k: quote(v) for k, v in params.items()}))
     assert response.status_code == code
     assert message in response.content.decode()
     assert Assignment.objects.count() == 0
 
 
-def test_hit_pages_cannot_be_found_by_counting(open_campaign: Callable[..., Campaign]) -> None:
-    campaign = open_campaign(fits=2, items_per_hit=2)
+def test_hit_pages_cannot_be_found_by_counting(
+    mturk_campaign_live: Callable[..., Campaign], open_campaign: Callable[..., Campaign]
+) -> None:
+    campaign = mturk_campaign_live(fits=2, items_per_hit=2)
     hit = campaign.hits.get()
     assert Client().get(f"/hit/{hit.pk}/").status_code == 404
     assert Client().get(f"/hit/{hit.pk}/?key=forged").status_code == 404
-    other = open_campaign(fits=2, items_per_hit=2).hits.get()
+    other = mturk_campaign_live(fits=2, items_per_hit=2).hits.get()
     assert Client().get(f"/hit/{other.pk}/?key={hit_key(hit)}").status_code == 404
-    # A HIT whose MTurk id is known refuses another one.
-    hit.provider_hit_id = "3HITID"
-    hit.save()
-    params = {"assignmentId": "A", "hitId": "OTHER", "workerId": "W", "turkSubmitTo": SANDBOX}
-    response = Client().get(hit_url(campaign, **params))
-    assert response.status_code == 400
-    assert "hitId does not match" in response.content.decode()
+    # In-house HITs are worked from the queue only.
+    inhouse = open_campaign(fits=2, items_per_hit=2).hits.get()
+    assert Client().get(f"/hit/{inhouse.pk}/?key={hit_key(inhouse)}").status_code == 404
     Campaign.objects.filter(pk=campaign.pk).update(state="closed")
     assert Client().get(hit_url(campaign)).status_code == 410
 
 
-def test_a_blocked_mturk_worker_gets_no_assignment(open_campaign: Callable[..., Campaign]) -> None:
-    campaign = open_campaign(fits=2, items_per_hit=2)
+def test_a_blocked_mturk_worker_gets_no_assignment(mturk_campaign_live: Callable[..., Campaign]) -> None:
+    campaign = mturk_campaign_live(fits=2, items_per_hit=2)
     Worker.objects.create(provider="mturk", provider_id="BAD", blocked=True)
-    params = {"assignmentId": "A", "hitId": "", "workerId": "BAD", "turkSubmitTo": SANDBOX}
+    params = {"assignmentId": "A", "workerId": "BAD", "turkSubmitTo": SANDBOX}
     response = Client().get(hit_url(campaign, **params))
     assert response.status_code == 403
     assert Assignment.objects.count() == 0
@@ -148,7 +188,7 @@ def test_an_in_house_worker_works_through_its_queue(
     assert page.status_code == 200
     data = page_data(page)
     assert data["mode"] == "inhouse"
-    assert [s["item"] for s in data["steps"]] == assignment.item_ids()
+    assert [s["step"] for s in data["steps"]] == list(range(len(assignment.plan)))
     assert 'action="/work/"' in page.content.decode()  # "Next HIT" goes back to the queue
     # Another worker cannot open it; signed-out people are sent to the worker sign-in.
     _, other = make_worker("bob")

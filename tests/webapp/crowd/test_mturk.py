@@ -134,8 +134,8 @@ def work(hit: Hit, worker_id: str, assignment_id: str, votes: int | None = None)
     of its items (all by default: the app then holds it submitted)."""
     assignment = assignment_for_mturk(hit=hit, worker_id=worker_id, assignment_id=assignment_id)
     token = assignment_token(assignment)
-    for item in assignment.item_ids()[:votes]:
-        vote_record(token=token, item_id=item, answer="accept", seconds=2)
+    for step in range(len(assignment.plan))[:votes]:
+        vote_record(token=token, step=step, answer="accept", seconds=2)
     assignment.refresh_from_db()
     return assignment
 

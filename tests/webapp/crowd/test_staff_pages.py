@@ -23,12 +23,10 @@ def _vote(worker: Worker, answers: dict[int, str] | Callable[[int], str]) -> Non
     assignment = assignment_next_inhouse(worker)
     assert assignment is not None
     token = assignment_token(assignment)
-    for item in assignment.item_ids():
+    for step, item in enumerate(assignment.item_ids()):
         answer = answers(item) if callable(answers) else answers[item]
-        response = Client().post(
-            "/api/crowd/votes/", json.dumps({"token": token, "item": item, "answer": answer, "seconds": 2.0}),
-            content_type="application/json",
-        )  # fmt: skip
+        body = {"token": token, "step": step, "answer": answer, "seconds": 2.0}
+        response = Client().post("/api/crowd/votes/", json.dumps(body), content_type="application/json")
         assert response.status_code == 201
 
 
