@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from webapp.benchmarks.services import VERSION_WORK
 from webapp.core.taskstate import sweep_stale_work
 from webapp.datasets.services import DATASET_IMPORT_WORK
 from webapp.fits.renders import RENDER_WORK
 from webapp.fits.services import FIT_CHUNK_WORK
 
 #: Every kind of claimed work, in the order the sweeper visits them.
-SWEPT = (DATASET_IMPORT_WORK, FIT_CHUNK_WORK, RENDER_WORK)
+SWEPT = (DATASET_IMPORT_WORK, FIT_CHUNK_WORK, RENDER_WORK, VERSION_WORK)
 
 
 @shared_task(name="tasks.sweep.sweep_stale_work", ignore_result=True)

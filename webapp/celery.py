@@ -12,6 +12,7 @@ app = Celery("webapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Tasks live in the top-level `tasks` package (thin adapters over services).
 app.conf.imports = (
+    "tasks.benchmarks",
     "tasks.core",
     "tasks.crowd",
     "tasks.datasets",

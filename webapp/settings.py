@@ -67,12 +67,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "webapp.core",
     "webapp.datasets",
     "webapp.fits",
     "webapp.crowd",
+    "webapp.benchmarks",
 ]
 
 MIDDLEWARE = [

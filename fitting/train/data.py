@@ -25,29 +25,12 @@ from torch.utils.data import Dataset
 
 from fitting.geometry.camera import CropBox
 from fitting.geometry.rotations import axis_angle_to_rotmat
-from fitting.joints import GT24_FLIP, GT24_NAMES, GT24_OFFSET, SPIN49_FLIP, to_gt24
+from fitting.geometry.truncation import truncation_box
+from fitting.joints import GT24_FLIP, GT24_OFFSET, SPIN49_FLIP, to_gt24
 from fitting.regressor.inputs import draw_skeleton_channels, normalize_rgb
 
 #: SMPL-24 left/right swap, for flipping poses.
 SMPL24_FLIP = (0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16, 19, 18, 21, 20, 23, 22)
-
-#: Truncation levels (the paper's crop augmentation): boxes around growing sets of GT-24 joints,
-#: from the face (0) to the whole body (7). Levels 1, 2 and 4 are the evaluation protocol.
-_G = GT24_NAMES.index
-_FACE = [_G(n) for n in ("Nose", "Left Eye", "Right Eye", "Left Ear", "Right Ear", "Top of Head (LSP)")]
-_LEVEL_ADDS = [
-    _FACE,
-    [_G("Neck (LSP)"), _G("Right Shoulder"), _G("Left Shoulder")],
-    [_G("Right Elbow"), _G("Left Elbow")],
-    [_G("Right Wrist"), _G("Left Wrist")],
-    [_G("Right Hip"), _G("Left Hip"), _G("Pelvis (MPII)")],
-    [_G("Right Knee"), _G("Left Knee")],
-    [_G("Right Ankle"), _G("Left Ankle")],
-]
-TRUNCATION_LEVELS: tuple[tuple[int, ...], ...] = (
-    *(tuple(sorted({j for adds in _LEVEL_ADDS[: k + 1] for j in adds})) for k in range(7)),
-    tuple(range(24)),
-)
 
 
 @dataclass(frozen=True)
@@ -132,14 +115,6 @@ def split(people: list[Person], val_fraction: float, seed: int) -> tuple[list[Pe
     rng = np.random.default_rng(seed)
     held = set(rng.choice(groups, size=max(1, round(len(groups) * val_fraction)), replace=False).tolist())
     return [p for p in people if p.group not in held], [p for p in people if p.group in held]
-
-
-def truncation_box(points_px: NDArray[np.floating], level: int) -> CropBox:
-    """The crop box of truncation ``level`` (0 face ... 7 full body) from GT-24 joints ``(24, 2)``."""
-    chosen = np.asarray(points_px)[list(TRUNCATION_LEVELS[level]), :2]
-    lo, hi = chosen.min(axis=0), chosen.max(axis=0)
-    width, height = max(hi[0] - lo[0], 8.0), max(hi[1] - lo[1], 8.0)
-    return CropBox.from_bbox(float(lo[0]), float(lo[1]), float(width), float(height))
 
 
 def box_for_level(person: Person, level: int) -> CropBox:

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from fitting.body.model import BodyModel
+from fitting.geometry.truncation import TRUNCATION_LEVELS
 from fitting.joints import GT24_FLIP, SMPL24_NAMES
 from fitting.regressor.hmr import HMR, SPIN_CHECKPOINT_KEYS, load_checkpoint
 from fitting.synth.generate import SynthConfig, generate
 from fitting.train.data import (
-    TRUNCATION_LEVELS,
     Augment,
     PersonDataset,
     box_for_level,

@@ -1,0 +1,91 @@
+"""REST API for researchers: benchmarks, versions with their dataset cards, downloads. Public
+benchmarks need no account; private ones need a token (``Authorization: Token <key>``) or a
+session of a permitted user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from webapp.benchmarks.models import Benchmark, BenchmarkVersion
+from webapp.benchmarks.selectors import benchmark_for, published_versions, version_for, visible_benchmarks
+
+
+class VersionOutSerializer(serializers.ModelSerializer[BenchmarkVersion]):
+    download = serializers.SerializerMethodField(help_text="the JSON file's address")
+
+    class Meta:
+        model = BenchmarkVersion
+        fields = (
+            "number",
+            "rule",
+            "votes_needed",
+            "note",
+            "people",
+            "sha256",
+            "size",
+            "card",
+            "finished_at",
+            "download",
+        )
+
+    def get_download(self, version: BenchmarkVersion) -> str:
+        return reverse("benchmarks:api-download", args=[version.benchmark.slug, version.number])
+
+
+class BenchmarkOutSerializer(serializers.ModelSerializer[Benchmark]):
+    latest = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Benchmark
+        fields = ("name", "slug", "description", "private", "latest")
+
+    def get_latest(self, benchmark: Benchmark) -> dict[str, Any] | None:
+        version = published_versions(benchmark).first()
+        return dict(VersionOutSerializer(version).data) if version is not None else None
+
+
+class _ResearcherApi(APIView):
+    authentication_classes = (TokenAuthentication, SessionAuthentication)
+    permission_classes = (permissions.AllowAny,)
+
+
+class BenchmarkListApi(_ResearcherApi):
+    @extend_schema(responses=BenchmarkOutSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(BenchmarkOutSerializer(visible_benchmarks(request.user), many=True).data)
+
+
+class BenchmarkDetailApi(_ResearcherApi):
+    @extend_schema(responses=VersionOutSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        benchmark = benchmark_for(request.user, slug)
+        return Response(VersionOutSerializer(published_versions(benchmark), many=True).data)
+
+
+class VersionDetailApi(_ResearcherApi):
+    @extend_schema(responses=VersionOutSerializer)
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        return Response(VersionOutSerializer(version_for(request.user, slug, number)).data)
+
+
+class VersionDownloadApi(_ResearcherApi):
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.BINARY})
+    def get(self, request: Request, slug: str, number: int) -> FileResponse:
+        version = version_for(request.user, slug, number)
+        response = FileResponse(
+            default_storage.open(version.file.name, "rb"), as_attachment=True,
+            filename=f"{version.benchmark.slug}-v{version.number}.json", content_type="application/json",
+        )  # fmt: skip
+        response["ETag"] = f'"{version.sha256}"'
+        return response

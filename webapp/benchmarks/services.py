@@ -1,0 +1,274 @@
+"""Writes of benchmarks: a benchmark, and its versions published from crowd campaigns.
+
+Publishing freezes the fits a rule accepts among the campaigns' raw votes into one file in the
+EFT JSON format, with each person's eight truncation boxes. The file is canonical JSON (sorted
+keys, no spaces, no timestamps): the same votes, fits and rule give the same bytes, whose
+SHA-256 names the file. A version is never changed: publishing again makes a new one. It runs
+as tracked work (webapp.core.taskstate): a killed worker's version is queued again by the
+sweeper, and building it again writes the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils.text import slugify
+
+from webapp.benchmarks.models import Benchmark, BenchmarkVersion
+from webapp.core import taskstate
+from webapp.core.taskstate import TaskStatus
+from webapp.crowd.models import Assignment, Campaign, Provider, Vote
+from webapp.fits.models import Fit
+
+#: MTurk statuses under which MTurk vouches for an assignment's worker (webapp.crowd.mturk).
+MTURK_CONFIRMED = ("Submitted", "Approved")
+#: People written between two heartbeats of a publishing worker.
+HEARTBEAT_EVERY = 200
+
+
+def benchmark_create(*, name: str, description: str = "", private: bool = False, slug: str = "") -> Benchmark:
+    slug = slug or slugify(name)[:100]
+    if not slug:
+        raise ValidationError({"name": "a benchmark needs a name with letters or digits"})
+    benchmark = Benchmark(name=name, slug=slug, description=description, private=private)
+    benchmark.full_clean()
+    benchmark.save()
+    return benchmark
+
+
+def counted_votes(campaigns: list[Campaign]) -> list[tuple[int, int, str]]:
+    """The raw votes a publication counts, as ``(item, worker, answer)``: the campaigns' items
+    (gold left out), from workers not blocked, in assignments not rejected on review, and on MTurk
+    only in assignments MTurk has confirmed (its sync saw them submitted or approved)."""
+    votes = (
+        Vote.objects.filter(item__campaign__in=campaigns, item__gold__isnull=True, worker__blocked=False)
+        .exclude(assignment__state=Assignment.State.REJECTED)
+        .exclude(
+            Q(assignment__hit__campaign__provider=Provider.MTURK)
+            & ~Q(assignment__provider_status__in=MTURK_CONFIRMED)
+        )
+        .order_by("item_id", "worker_id")
+        .values_list("item_id", "worker_id", "answer")
+    )
+    return [(int(i), int(w), str(a)) for i, w, a in votes]
+
+
+def _check_campaigns(campaigns: list[Campaign]) -> None:
+    if not campaigns:
+        raise ValidationError({"campaigns": "choose at least one campaign"})
+    for campaign in campaigns:
+        if campaign.kind != Campaign.Kind.VALIDATION:
+            message = f"campaign {campaign.name!r} is an A/B campaign: only validation votes accept fits"
+            raise ValidationError({"campaigns": message})
+        if campaign.state == Campaign.State.DRAFT:
+            raise ValidationError({"campaigns": f"campaign {campaign.name!r} is a draft: it has no votes"})
+
+
+@transaction.atomic
+def version_publish_request(
+    *,
+    benchmark: Benchmark,
+    campaigns: list[Campaign],
+    rule: str = BenchmarkVersion.Rule.UNANIMOUS,
+    votes_needed: int = 3,
+    note: str = "",
+    enqueue: bool = True,
+) -> BenchmarkVersion:
+    """A new version of the benchmark (its number one higher than the last), built by a worker
+    once this transaction commits."""
+    _check_campaigns(campaigns)
+    if rule not in BenchmarkVersion.Rule.values:
+        raise ValidationError({"rule": f"unknown rule {rule!r}; choose from {BenchmarkVersion.Rule.values}"})
+    if not 1 <= votes_needed <= 9:
+        raise ValidationError({"votes_needed": "votes per item must be 1..9"})
+    locked = Benchmark.objects.select_for_update().get(pk=benchmark.pk)
+    number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = BenchmarkVersion.objects.create(
+        benchmark=locked, number=number, rule=rule, votes_needed=votes_needed, note=note,
+        status=TaskStatus.QUEUED if enqueue else TaskStatus.PENDING,
+    )  # fmt: skip
+    version.campaigns.set(campaigns)
+    if enqueue:
+        versions_enqueue([version.pk])
+    return version
+
+
+def versions_enqueue(ids: list[int]) -> None:
+    from tasks.benchmarks import publish_version_task
+
+    def send(pk: int) -> Callable[[], object]:
+        return lambda: publish_version_task.delay(pk)
+
+    for pk in ids:
+        transaction.on_commit(send(pk))
+
+
+def version_retry(version: BenchmarkVersion) -> None:
+    """Queue a failed version again (its number stays; nothing of it was published)."""
+    if version.status != TaskStatus.FAILED:
+        raise ValidationError(
+            {"status": f"version {version.number} is {version.status}: only a failed one is retried"}
+        )
+    ids = taskstate.requeue(BenchmarkVersion.objects.filter(pk=version.pk))
+    versions_enqueue(ids)
+
+
+#: How the stale-work sweeper (webapp.core.taskstate) treats publishing.
+VERSION_WORK = taskstate.WorkKind(
+    "benchmark versions", BenchmarkVersion, versions_enqueue, resend_waiting=True
+)
+
+
+def _accepted(votes: list[tuple[int, int, str]], rule: str, need: int) -> tuple[list[int], dict[str, Any]]:
+    """The items the rule accepts, and the figures of the dataset card (fitting.votes)."""
+    from fitting import votes as aggregation
+
+    if rule == BenchmarkVersion.Rule.UNANIMOUS:
+        result = aggregation.unanimous(votes, need=need)
+    elif rule == BenchmarkVersion.Rule.TWO_OF_THREE:
+        result = aggregation.k_of_n(votes, k=2, n=3)
+    else:
+        result = aggregation.majority(votes, need=need)
+    table = aggregation.rejection_table(votes, need=need)
+
+    def agreement(measure: Callable[[], float]) -> float | None:
+        try:
+            value = measure()
+        except ValueError:  # no item with two votes yet
+            return None
+        return value if math.isfinite(value) else None
+
+    figures = {
+        "items_judged": table.initial,
+        "items_incomplete": table.incomplete,
+        "accepted_unanimous": table.final,
+        "rejection_rate_unanimous": table.rejection_rate if table.initial else None,
+        "rejection_rate_two_of_three": table.rejection_rate_lenient if table.initial else None,
+        "votes": len(votes),
+        "workers": len({w for _, w, _ in votes}),
+        "fleiss_kappa": agreement(lambda: aggregation.fleiss_kappa(votes).kappa),
+        "percent_agreement": agreement(lambda: aggregation.percent_agreement(votes)),
+    }
+    return sorted(int(i) for i in result.accepted_ids), figures
+
+
+def canonical_json(payload: Any) -> bytes:
+    """The one serialisation of a published file: sorted keys, no spaces, UTF-8, no NaN."""
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def version_build(
+    *, version_id: int, worker: str = "", say: Callable[[str], None] | None = None
+) -> BenchmarkVersion:
+    """Build a queued or pending version (claimed by compare-and-set; anything else is left
+    alone): count the votes, apply the rule, write the accepted fits with their truncation
+    boxes as canonical EFT JSON, name it by its hash. A failure fails the version with the reason."""
+    if not taskstate.claim(BenchmarkVersion, version_id, worker):
+        return BenchmarkVersion.objects.get(pk=version_id)
+    version = BenchmarkVersion.objects.select_related("benchmark").get(pk=version_id)
+    try:
+        name, digest, size, people, card = _build(version, say or (lambda _: None))
+    except Exception as exc:
+        taskstate.fail(BenchmarkVersion, version_id, f"{type(exc).__name__}: {exc}")
+        raise
+    taskstate.finish(
+        BenchmarkVersion, version_id, file=name, sha256=digest, size=size, people=people, card=card
+    )
+    return BenchmarkVersion.objects.get(pk=version_id)
+
+
+def _build(
+    version: BenchmarkVersion, say: Callable[[str], None]
+) -> tuple[str, str, int, int, dict[str, Any]]:
+    import numpy as np
+
+    from fitting.benchmark import fitted_gt24_px, truncation_boxes
+    from fitting.export import EXPORT_VERSION
+    from webapp.datasets.selectors import person_box
+    from webapp.fits.engine import body_for
+    from webapp.fits.selectors import fit_eft_entry
+
+    campaigns = list(version.campaigns.order_by("pk"))
+    votes = counted_votes(campaigns)
+    accepted, figures = _accepted(votes, version.rule, version.votes_needed)
+    fits = list(
+        Fit.objects.filter(crowd_items__pk__in=accepted)
+        .select_related("job", "person", "person__image", "person__dataset")
+        .order_by("person__dataset__name", "person__image__name", "person__source_annotation_id", "pk")
+        .distinct()
+    )
+    taskstate.heartbeat(BenchmarkVersion, version.pk, people_total=len(fits), people_done=0)
+    say(f"{len(votes)} votes, {len(accepted)} items accepted ({version.rule}), {len(fits)} fits to write")
+    bodies: dict[str, Any] = {}
+    entries = []
+    for start in range(0, len(fits), HEARTBEAT_EVERY):
+        chunk = fits[start : start + HEARTBEAT_EVERY]
+        by_body: dict[str, list[int]] = {}
+        for n, fit in enumerate(chunk):
+            by_body.setdefault(fit.job.body_model, []).append(n)
+        points: dict[int, Any] = {}
+        for body_model, indices in by_body.items():
+            if body_model not in bodies:
+                bodies[body_model] = body_for(body_model)[0]  # the job's own (blank: the configured one)
+            chosen = [chunk[i] for i in indices]
+            projected = fitted_gt24_px(
+                bodies[body_model],
+                np.asarray([f.pose_rotmat for f in chosen], dtype=np.float64),
+                np.asarray([f.betas for f in chosen], dtype=np.float64),
+                np.asarray([f.cam_weak for f in chosen], dtype=np.float64),
+                [person_box(f.person) for f in chosen],
+            )
+            points.update({i: projected[k] for k, i in enumerate(indices)})
+        for n, fit in enumerate(chunk):
+            entry = fit_eft_entry(fit)
+            entry["truncation_boxes"] = truncation_boxes(points[n])
+            entries.append(entry)
+        taskstate.heartbeat(BenchmarkVersion, version.pk, people_done=start + len(chunk))
+    datasets = sorted({f.person.dataset.name for f in fits})
+    # Nothing here depends on when or as which version it was published: the same votes, fits
+    # and rule give the same bytes (and so the same file).
+    meta = {
+        "dbname": version.benchmark.slug,
+        "rawname": ", ".join(datasets),
+        "benchmark": version.benchmark.name,
+        "rule": version.rule,
+        "votes_needed": version.votes_needed,
+        "campaigns": [c.name for c in campaigns],
+    }
+    payload = {"ver": EXPORT_VERSION, "data": entries, "meta": meta}
+    content = canonical_json(payload)
+    digest = hashlib.sha256(content).hexdigest()
+    name = f"benchmarks/{version.benchmark.slug}/{digest}.json"
+    if not default_storage.exists(name):  # the same content published before: the same file
+        stored = default_storage.save(name, ContentFile(content))
+        if stored != name:
+            default_storage.delete(stored)
+            raise RuntimeError(f"storage renamed {name} to {stored}")
+    card = {**figures, **_card(version, fits, datasets), "people": len(entries), "sha256": digest}
+    return name, digest, len(content), len(entries), card
+
+
+def _card(version: BenchmarkVersion, fits: list[Fit], datasets: list[str]) -> dict[str, Any]:
+    """What the dataset card says besides the counts: sources and their licences, the body
+    models and checkpoints the fits were made with."""
+    licences = sorted({f.person.dataset.licence or "not stated" for f in fits})
+    return {
+        "datasets": datasets,
+        "licences": licences,
+        "body_models": sorted(
+            {f.body_model or f.job.body_model or "the configured body model" for f in fits}
+        ),
+        "checkpoints": sorted({f.checkpoint_sha256 for f in fits if f.checkpoint_sha256}),
+        "methods": sorted({f.job.method for f in fits}),
+    }

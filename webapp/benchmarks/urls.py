@@ -1,0 +1,26 @@
+from django.urls import path
+
+from webapp.benchmarks import apis, views
+
+app_name = "benchmarks"
+
+urlpatterns = [
+    path("benchmarks/", views.benchmark_list_page, name="list"),
+    path("account/api-token/", views.api_token_page, name="token"),
+    path("benchmarks/<slug:slug>/", views.benchmark_page, name="detail"),
+    path("benchmarks/<slug:slug>/v<int:number>/", views.version_page, name="version"),
+    path("benchmarks/<slug:slug>/v<int:number>/download.json", views.version_download, name="download"),
+    path("benchmarks/<slug:slug>/v<int:number>/retry/", views.version_retry, name="retry"),
+    path("api/benchmarks/", apis.BenchmarkListApi.as_view(), name="api-list"),
+    path("api/benchmarks/<slug:slug>/", apis.BenchmarkDetailApi.as_view(), name="api-detail"),
+    path(
+        "api/benchmarks/<slug:slug>/versions/<int:number>/",
+        apis.VersionDetailApi.as_view(),
+        name="api-version",
+    ),
+    path(
+        "api/benchmarks/<slug:slug>/versions/<int:number>/download/",
+        apis.VersionDownloadApi.as_view(),
+        name="api-download",
+    ),
+]
