@@ -11,6 +11,7 @@ person's crop box ``(cx, cy, scale)`` (``bbox_center``, ``bbox_scale`` in the en
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,3 +63,72 @@ def truncation_boxes(points_px: NDArray[np.floating]) -> list[dict[str, Any]]:
         box = truncation_box(points_px, level)
         boxes.append({"level": level, "bbox_center": [box.center_x, box.center_y], "bbox_scale": box.scale})
     return boxes
+
+
+#: What a researcher needs beside the JSON to reproduce each person's 2D error with smplx alone
+#: (written by ``write_body_files`` for the open body; with the licensed SMPL, its own
+#: SMPL_NEUTRAL.pkl and smplx's default vertex ids take their places).
+BODY_FILES = ("SMPL_NEUTRAL.pkl", "J_regressor_extra.npy", "vertex_ids.json", "spin49_from_smpl54.json")
+
+#: The dataset card's snippet: loads a published file with smplx and reproduces each person's
+#: stored GT-24 2D error (``fit.joint_error_px_gt24``) from the file alone. ``{json}`` and ``{body}``
+#: are the JSON file and the folder of BODY_FILES.
+SMPLX_SNIPPET = """\
+import json
+import numpy as np
+import smplx
+import torch
+
+doc = json.load(open("{json}"))
+body = "{body}"  # the folder of the body files (SMPL_NEUTRAL.pkl, J_regressor_extra.npy, ...)
+smpl = smplx.SMPL(model_path=f"{{body}}/SMPL_NEUTRAL.pkl",
+                  vertex_ids=json.load(open(f"{{body}}/vertex_ids.json")))
+extra = torch.tensor(np.load(f"{{body}}/J_regressor_extra.npy"), dtype=torch.float32)
+index = json.load(open(f"{{body}}/spin49_from_smpl54.json"))  # SMPL's 45 + 9 extra joints -> SPIN-49
+
+errors = []
+for person in doc["data"]:
+    pose = torch.tensor(person["parm_pose"], dtype=torch.float32)[None]  # rotation matrices
+    out = smpl(betas=torch.tensor([person["parm_shape"]], dtype=torch.float32),
+               global_orient=pose[:, :1], body_pose=pose[:, 1:], pose2rot=False)
+    joints54 = torch.cat([out.joints, torch.einsum("jv,bvc->bjc", extra, out.vertices)], dim=1)
+    gt24 = joints54[0, index][25:].detach().numpy()  # SPIN-49 = 25 OpenPose + 24 GT joints
+    s, tx, ty = person["parm_cam"]  # weak perspective in the normalised crop
+    (cx, cy), scale = person["bbox_center"], person["bbox_scale"]
+    u = cx + 100 * scale * (s * gt24[:, 0] + tx)  # image pixels
+    v = cy + 100 * scale * (s * gt24[:, 1] + ty)
+    labels = np.array(person["gt_keypoint_2d"])[25:]  # (24, 3): x, y, labelled
+    error = np.where(labels[:, 2] > 0, np.hypot(u - labels[:, 0], v - labels[:, 1]), np.nan)
+    errors.append(error)  # equals person["fit"]["joint_error_px_gt24"] (null where unlabelled)
+"""
+
+
+def write_body_files(folder: Path, asset_path: Path | None = None) -> list[Path]:
+    """The open body as smplx loads it (``SMPL_NEUTRAL.npz``), its extra-joint regressor, its
+    vertex ids for smplx's 21 vertex-selected joints, and the SPIN-49 joint order: the files the
+    card's snippet reads. Returns their paths."""
+    import json
+    import pickle
+
+    from fitting.assets import OPEN_BODY_PATH
+    from fitting.body.asset import load_asset
+    from fitting.joints import SPIN49_FROM_SMPL54
+
+    asset = load_asset(asset_path or OPEN_BODY_PATH)
+    folder.mkdir(parents=True, exist_ok=True)
+    v = asset.num_vertices
+    model = {
+        "v_template": asset.v_template,
+        "shapedirs": asset.shapedirs,
+        "posedirs": np.zeros((v, 3, 207), dtype=np.float32),  # the open body has no pose correctives
+        "J_regressor": np.asarray(asset.j_regressor, dtype=np.float32),
+        "weights": np.asarray(asset.weights, dtype=np.float32),
+        "kintree_table": np.stack([asset.parents, np.arange(24)]),
+        "f": asset.faces,
+    }
+    with (folder / BODY_FILES[0]).open("wb") as handle:  # smplx reads SMPL models as pickles
+        pickle.dump(model, handle, protocol=2)
+    np.save(folder / BODY_FILES[1], np.asarray(asset.j_regressor_extra, dtype=np.float32))
+    (folder / BODY_FILES[2]).write_text(json.dumps(asset.vertex_ids, sort_keys=True))
+    (folder / BODY_FILES[3]).write_text(json.dumps(list(SPIN49_FROM_SMPL54)))
+    return [folder / name for name in BODY_FILES]

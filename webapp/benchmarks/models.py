@@ -51,6 +51,9 @@ class BenchmarkVersion(TrackedWork):
     people_total = models.PositiveIntegerField(default=0, help_text="fits judged")
     people_done = models.PositiveIntegerField(default=0, help_text="written so far")
     file = models.FileField(max_length=500, blank=True)
+    archive = models.FileField(
+        max_length=500, blank=True, help_text="a zip of the JSON, its dataset card and the body files"
+    )
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(default=0)
     people = models.PositiveIntegerField(default=0, help_text="people in the file")

@@ -182,10 +182,105 @@ def version_build(
     except Exception as exc:
         taskstate.fail(BenchmarkVersion, version_id, f"{type(exc).__name__}: {exc}")
         raise
+    version.sha256, version.people, version.card = digest, people, card
+    archive = _archive(version, name)
     taskstate.finish(
-        BenchmarkVersion, version_id, file=name, sha256=digest, size=size, people=people, card=card
-    )
+        BenchmarkVersion, version_id, file=name, archive=archive, sha256=digest, size=size, people=people,
+        card=card,
+    )  # fmt: skip
     return BenchmarkVersion.objects.get(pk=version_id)
+
+
+def json_filename(version: BenchmarkVersion) -> str:
+    return f"{version.benchmark.slug}-v{version.number}.json"
+
+
+def card_markdown(version: BenchmarkVersion) -> str:
+    """The dataset card as text (CARD.md of the version's zip): counts, rules, rates, sources and
+    licences, what the fits were made with, the conventions, and the code that loads the file."""
+    from fitting.benchmark import SMPLX_SNIPPET
+
+    card = version.card
+
+    def rate(value: Any) -> str:
+        return "-" if value is None else f"{100 * float(value):.1f}%"
+
+    body_note = (
+        "The open body's files are in `body/` of this zip."
+        if card.get("open_body")
+        else "Use your licensed SMPL_NEUTRAL.pkl, its J_regressor_extra.npy and smplx's default vertex ids."
+    )
+    lines = [
+        f"# {version.benchmark.name}, version {version.number}",
+        "",
+        version.benchmark.description or "",
+        "",
+        f"- File: `{json_filename(version)}`, SHA-256 `{version.sha256}`",
+        f"- People: {version.people} fits accepted of {card.get('items_judged', 0)} judged "
+        f"({card.get('items_incomplete', 0)} with too few votes left out)",
+        f"- Rule: {version.get_rule_display()}; {version.votes_needed} votes per fit; gold items, blocked "
+        "workers, rejected assignments and MTurk assignments MTurk has not confirmed are left out",
+        f"- Rejection rate: {rate(card.get('rejection_rate_unanimous'))} under unanimity, "
+        f"{rate(card.get('rejection_rate_two_of_three'))} under 2 of 3",
+        f"- Votes: {card.get('votes', 0)} from {card.get('workers', 0)} workers; Fleiss' kappa "
+        f"{card.get('fleiss_kappa')}, percent agreement {card.get('percent_agreement')}",
+        f"- Sources: {', '.join(card.get('datasets', []))}; licence: {'; '.join(card.get('licences', []))}",
+        f"- Made with: {', '.join(card.get('methods', []))}; body model "
+        f"{', '.join(card.get('body_models', []))}; regressor checkpoints (SHA-256) "
+        f"{', '.join(card.get('checkpoints', [])) or '-'}",
+        "",
+        "## Conventions",
+        "",
+        "- `parm_pose`: 24 x 3 x 3 rotation matrices (not axis-angle), [0] the global orientation: "
+        "`pose2rot=False` in smplx.",
+        "- `parm_shape`: 10 betas of the body model named above.",
+        "- `parm_cam`: [s, tx, ty], weak perspective in the normalised 224 crop: x_n = s X + tx, "
+        "y_n = s Y + ty; image pixels u = cx + 100 scale x_n, v = cy + 100 scale y_n with "
+        "`bbox_center` = (cx, cy) and `bbox_scale` = crop side / 200.",
+        "- `gt_keypoint_2d`: 49 x 3 in image pixels, SPIN-49 order (25 OpenPose joints, then the 24 "
+        "ground-truth joints), third column 1 where labelled.",
+        "- `annotId`: the source dataset's annotation id (not the image id); `imageName`: the image file.",
+        "- `truncation_boxes`: 8 boxes, level 0 (face) to 7 (whole body), around the fit's projected "
+        "joints; levels 1, 2 and 4 are the paper's evaluation protocol.",
+        "- `fit`: how each fit was made, with its per-joint 2D error `joint_error_px_gt24`.",
+        "",
+        "## Loading it with smplx",
+        "",
+        f"{body_note} This code reproduces every stored 2D error:",
+        "",
+        "```python",
+        SMPLX_SNIPPET.format(json=json_filename(version), body="body").rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _archive(version: BenchmarkVersion, json_name: str) -> str:
+    """The version's zip: its JSON, CARD.md and (open body) the body files the card's code reads."""
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from fitting.benchmark import write_body_files
+
+    with tempfile.TemporaryDirectory(prefix="eft-publish-") as work:
+        path = Path(work) / "version.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            with (
+                default_storage.open(json_name, "rb") as source,
+                archive.open(json_filename(version), "w") as out,
+            ):
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    out.write(block)
+            archive.writestr("CARD.md", card_markdown(version))
+            if version.card.get("open_body"):
+                for file in write_body_files(Path(work) / "body"):
+                    archive.write(file, f"body/{file.name}")
+        target = f"benchmarks/{version.benchmark.slug}/v{version.number}-{version.sha256[:12]}.zip"
+        default_storage.delete(target)  # a rebuild replaces its own zip
+        with path.open("rb") as handle:
+            return default_storage.save(target, handle)
 
 
 def _build(
@@ -256,6 +351,7 @@ def _build(
             default_storage.delete(stored)
             raise RuntimeError(f"storage renamed {name} to {stored}")
     card = {**figures, **_card(version, fits, datasets), "people": len(entries), "sha256": digest}
+    card["open_body"] = any(getattr(body, "kind", "") == "open" for body in bodies.values())
     return name, digest, len(content), len(entries), card
 
 

@@ -90,8 +90,13 @@ def benchmark_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def version_page(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    from fitting.benchmark import SMPLX_SNIPPET
+    from webapp.benchmarks.services import json_filename
+
     version = version_for(request.user, slug, number)
-    return render(request, "benchmarks/version.html", {"version": version, "benchmark": version.benchmark})
+    snippet = SMPLX_SNIPPET.format(json=json_filename(version), body="body")
+    context = {"version": version, "benchmark": version.benchmark, "snippet": snippet}
+    return render(request, "benchmarks/version.html", context)
 
 
 def version_download(request: HttpRequest, slug: str, number: int) -> FileResponse:
@@ -104,6 +109,15 @@ def version_download(request: HttpRequest, slug: str, number: int) -> FileRespon
     response["ETag"] = f'"{version.sha256}"'
     response["X-Content-SHA256"] = version.sha256
     return response
+
+
+def version_archive(request: HttpRequest, slug: str, number: int) -> FileResponse:
+    """The version's zip: the JSON, its dataset card (CARD.md) and the body files (open body)."""
+    version = version_for(request.user, slug, number)
+    return FileResponse(
+        default_storage.open(version.archive.name, "rb"), as_attachment=True,
+        filename=f"{version.benchmark.slug}-v{version.number}.zip", content_type="application/zip",
+    )  # fmt: skip
 
 
 @staff_member_required

@@ -172,6 +172,21 @@ def test_researcher_pages_downloads_and_private_benchmarks(
     assert download["ETag"] == f'"{version.sha256}"'
     assert 'filename="open-one-v1.json"' in download["Content-Disposition"]
     assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == version.sha256  # type: ignore[attr-defined]
+    # The zip: the same JSON, the card, and the open body's files for the card's code.
+    import io
+    import zipfile
+
+    archive = anonymous.get("/benchmarks/open-one/v1/download.zip")
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))) as bundle:  # type: ignore[attr-defined]
+        names = set(bundle.namelist())
+        assert {"open-one-v1.json", "CARD.md", "body/SMPL_NEUTRAL.pkl", "body/J_regressor_extra.npy",
+                "body/vertex_ids.json", "body/spin49_from_smpl54.json"} == names  # fmt: skip
+        assert hashlib.sha256(bundle.read("open-one-v1.json")).hexdigest() == version.sha256
+        card = bundle.read("CARD.md").decode()
+    assert version.sha256 in card
+    assert "Rejection rate: 50.0% under unanimity, 25.0% under 2 of 3" in card
+    assert 'smplx.SMPL(model_path=f"{body}/SMPL_NEUTRAL.pkl"' in card
     # A reader of the private benchmark sees it; staff see everything.
     reader = get_user_model().objects.create_user(username="reader", password="a-long-passphrase-1")
     secret.readers.add(reader)
