@@ -26,7 +26,7 @@ from django.utils.text import slugify
 from webapp.benchmarks.models import Benchmark, BenchmarkVersion
 from webapp.core import taskstate
 from webapp.core.taskstate import TaskStatus
-from webapp.crowd.models import Assignment, Campaign, Provider, Vote
+from webapp.crowd.models import Assignment, Campaign, Item, Provider, Vote
 from webapp.fits.models import Fit
 
 #: MTurk statuses under which MTurk vouches for an assignment's worker (webapp.crowd.mturk).
@@ -128,8 +128,16 @@ VERSION_WORK = taskstate.WorkKind(
 )
 
 
-def _accepted(votes: list[tuple[int, int, str]], rule: str, need: int) -> tuple[list[int], dict[str, Any]]:
-    """The items the rule accepts, and the figures of the dataset card (fitting.votes)."""
+#: Dawid-Skene posterior of "accept" above which a card counts an item as accepted by it.
+DS_THRESHOLD = 0.95
+
+
+def _accepted(
+    votes: list[tuple[int, int, str]], rule: str, need: int
+) -> tuple[list[int], dict[str, Any], dict[int, dict[str, Any]]]:
+    """The items the rule accepts, the figures of the dataset card, and per item what the
+    crowd said (votes, accepts, the majority, the Dawid-Skene posterior of accept), stored beside
+    each published fit so that another rule can be applied from the file (fitting.votes)."""
     from fitting import votes as aggregation
 
     if rule == BenchmarkVersion.Rule.UNANIMOUS:
@@ -158,7 +166,22 @@ def _accepted(votes: list[tuple[int, int, str]], rule: str, need: int) -> tuple[
         "fleiss_kappa": agreement(lambda: aggregation.fleiss_kappa(votes).kappa),
         "percent_agreement": agreement(lambda: aggregation.percent_agreement(votes)),
     }
-    return sorted(int(i) for i in result.accepted_ids), figures
+    crowd: dict[int, dict[str, Any]] = {}
+    if votes:
+        majority = aggregation.majority(votes)
+        posterior = aggregation.dawid_skene(votes, max_iter=200, tol=1e-7)
+        accept = posterior.posterior("accept")
+        for n, item in enumerate(majority.item_ids.tolist()):
+            crowd[int(item)] = {
+                "votes": int(majority.n_votes[n]),
+                "accepts": int(majority.n_accept[n]),
+                "majority_accepts": bool(majority.accepted[n]),
+            }
+        for n, item in enumerate(posterior.item_ids.tolist()):
+            crowd[int(item)]["dawid_skene_accept"] = round(float(accept[n]), 6)
+        figures["accepted_dawid_skene_095"] = int((accept >= DS_THRESHOLD).sum())
+        figures["accepted_majority"] = int(majority.accepted.sum())
+    return sorted(int(i) for i in result.accepted_ids), figures, crowd
 
 
 def canonical_json(payload: Any) -> bytes:
@@ -222,6 +245,8 @@ def card_markdown(version: BenchmarkVersion) -> str:
         "workers, rejected assignments and MTurk assignments MTurk has not confirmed are left out",
         f"- Rejection rate: {rate(card.get('rejection_rate_unanimous'))} under unanimity, "
         f"{rate(card.get('rejection_rate_two_of_three'))} under 2 of 3",
+        f"- Other rules on the same votes: {card.get('accepted_majority', 0)} accepted by the majority, "
+        f"{card.get('accepted_dawid_skene_095', 0)} with a Dawid-Skene posterior of accept of 0.95 or more",
         f"- Votes: {card.get('votes', 0)} from {card.get('workers', 0)} workers; Fleiss' kappa "
         f"{card.get('fleiss_kappa')}, percent agreement {card.get('percent_agreement')}",
         f"- Sources: {', '.join(card.get('datasets', []))}; licence: {'; '.join(card.get('licences', []))}",
@@ -243,6 +268,8 @@ def card_markdown(version: BenchmarkVersion) -> str:
         "- `truncation_boxes`: 8 boxes, level 0 (face) to 7 (whole body), around the fit's projected "
         "joints; levels 1, 2 and 4 are the paper's evaluation protocol.",
         "- `fit`: how each fit was made, with its per-joint 2D error `joint_error_px_gt24`.",
+        "- `crowd`: per campaign item of the fit, its votes, accepts, whether the majority accepted, and "
+        "the Dawid-Skene posterior of accept (`dawid_skene_accept`): another rule can be applied from here.",
         "",
         "## Loading it with smplx",
         "",
@@ -296,13 +323,20 @@ def _build(
 
     campaigns = list(version.campaigns.order_by("pk"))
     votes = counted_votes(campaigns)
-    accepted, figures = _accepted(votes, version.rule, version.votes_needed)
+    accepted, figures, crowd = _accepted(votes, version.rule, version.votes_needed)
     fits = list(
         Fit.objects.filter(crowd_items__pk__in=accepted)
         .select_related("job", "person", "person__image", "person__dataset")
         .order_by("person__dataset__name", "person__image__name", "person__source_annotation_id", "pk")
         .distinct()
     )
+    items_of: dict[int, list[int]] = {}
+    for fit_id, item_id in (
+        Item.objects.filter(campaign__in=campaigns, gold__isnull=True)
+        .order_by("id")
+        .values_list("fit_id", "id")
+    ):
+        items_of.setdefault(fit_id, []).append(item_id)
     taskstate.heartbeat(BenchmarkVersion, version.pk, people_total=len(fits), people_done=0)
     say(f"{len(votes)} votes, {len(accepted)} items accepted ({version.rule}), {len(fits)} fits to write")
     bodies: dict[str, Any] = {}
@@ -328,6 +362,8 @@ def _build(
         for n, fit in enumerate(chunk):
             entry = fit_eft_entry(fit)
             entry["truncation_boxes"] = truncation_boxes(points[n])
+            # What the crowd said of it, per campaign item (another rule can be applied from here).
+            entry["crowd"] = [crowd[i] for i in items_of.get(fit.pk, []) if i in crowd]
             entries.append(entry)
         taskstate.heartbeat(BenchmarkVersion, version.pk, people_done=start + len(chunk))
     datasets = sorted({f.person.dataset.name for f in fits})

@@ -82,12 +82,18 @@ def test_a_version_holds_the_unanimously_accepted_fits(fit_job_with_fits: Callab
                 "joint_validity_openpose18", "smpltype", "annotId", "imageName", "fit",
                 "truncation_boxes"} <= set(entry)  # fmt: skip
         assert [b["level"] for b in entry["truncation_boxes"]] == list(range(8))
+        # What the crowd said, beside the fit: 3 accepts of 3, and Dawid-Skene's posterior.
+        (said,) = entry["crowd"]
+        assert (said["votes"], said["accepts"], said["majority_accepts"]) == (3, 3, True)
+        assert 0.5 < said["dawid_skene_accept"] <= 1.0
     card = version.card
     assert (card["items_judged"], card["accepted_unanimous"], card["people"]) == (4, 2, 2)
     assert card["rejection_rate_unanimous"] == 0.5
     assert card["rejection_rate_two_of_three"] == 0.25
     assert card["votes"] == 12
     assert card["workers"] == 3
+    assert card["accepted_majority"] == 3
+    assert 2 <= card["accepted_dawid_skene_095"] <= 3
     # The 2-of-3 rule accepts the split item too.
     lenient = _publish(benchmark, campaign, rule="two_of_three")
     assert lenient.people == 3
