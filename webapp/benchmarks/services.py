@@ -20,17 +20,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils.text import slugify
 
 from webapp.benchmarks.models import Benchmark, BenchmarkVersion
 from webapp.core import taskstate
 from webapp.core.taskstate import TaskStatus
-from webapp.crowd.models import Assignment, Campaign, Item, Provider, Vote
+from webapp.crowd.models import Campaign, Item
+from webapp.crowd.selectors import counted_votes
 from webapp.fits.models import Fit
 
-#: MTurk statuses under which MTurk vouches for an assignment's worker (webapp.crowd.mturk).
-MTURK_CONFIRMED = ("Submitted", "Approved")
 #: People written between two heartbeats of a publishing worker.
 HEARTBEAT_EVERY = 200
 
@@ -43,23 +42,6 @@ def benchmark_create(*, name: str, description: str = "", private: bool = False,
     benchmark.full_clean()
     benchmark.save()
     return benchmark
-
-
-def counted_votes(campaigns: list[Campaign]) -> list[tuple[int, int, str]]:
-    """The raw votes a publication counts, as ``(item, worker, answer)``: the campaigns' items
-    (gold left out), from workers not blocked, in assignments not rejected on review, and on MTurk
-    only in assignments MTurk has confirmed (its sync saw them submitted or approved)."""
-    votes = (
-        Vote.objects.filter(item__campaign__in=campaigns, item__gold__isnull=True, worker__blocked=False)
-        .exclude(assignment__state=Assignment.State.REJECTED)
-        .exclude(
-            Q(assignment__hit__campaign__provider=Provider.MTURK)
-            & ~Q(assignment__provider_status__in=MTURK_CONFIRMED)
-        )
-        .order_by("item_id", "worker_id")
-        .values_list("item_id", "worker_id", "answer")
-    )
-    return [(int(i), int(w), str(a)) for i, w, a in votes]
 
 
 def _check_campaigns(campaigns: list[Campaign]) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Q
 
 from webapp.core.media import media_url
 from webapp.core.taskstate import TaskStatus
@@ -309,3 +310,64 @@ def worker_statistics(worker: Worker) -> dict[str, Any]:
         "assignments": sorted(Counter(worker.assignments.values_list("state", flat=True)).items()),
         "recent": sorted(own, key=lambda v: v.created_at, reverse=True)[:30],
     }
+
+
+# --- results --------------------------------------------------------------------------------
+
+#: MTurk statuses under which MTurk vouches for an assignment's worker (webapp.crowd.mturk).
+MTURK_CONFIRMED = ("Submitted", "Approved")
+
+
+def counted_votes(campaigns: list[Campaign]) -> list[tuple[int, int, str]]:
+    """The raw votes a publication counts, as ``(item, worker, answer)``: the campaigns' items
+    (gold left out), from workers not blocked, in assignments not rejected on review, and on MTurk
+    only in assignments MTurk has confirmed (its sync saw them submitted or approved)."""
+    votes = (
+        Vote.objects.filter(item__campaign__in=campaigns, item__gold__isnull=True, worker__blocked=False)
+        .exclude(assignment__state=Assignment.State.REJECTED)
+        .exclude(
+            Q(assignment__hit__campaign__provider=Provider.MTURK)
+            & ~Q(assignment__provider_status__in=MTURK_CONFIRMED)
+        )
+        .order_by("item_id", "worker_id")
+        .values_list("item_id", "worker_id", "answer")
+    )
+    return [(int(i), int(w), str(a)) for i, w, a in votes]
+
+
+def campaign_results(campaign: Campaign) -> dict[str, Any]:
+    """What a campaign's counted votes say (fitting.votes): validation, the paper's Table 1 columns
+    per dataset (initial, final, rejection rate, and under 2 of 3) with agreement; A/B, the share
+    of items each fit won by majority and the share of all votes, with 95% intervals."""
+    from fitting import votes as aggregation
+
+    votes = counted_votes([campaign])
+    if not votes:
+        return {"votes": 0}
+    if campaign.kind == Campaign.Kind.AB:
+        ab = aggregation.ab_results(votes)
+        return {"votes": len(votes), "kind": "ab", "a": ab.a, "b": ab.b, "ties": ab.ties, "items": ab.n_items}
+    dataset_of = dict(
+        Item.objects.filter(campaign=campaign, gold__isnull=True).values_list(
+            "id", "fit__person__dataset__name"
+        )
+    )
+    rows = []
+    for dataset in sorted(set(dataset_of.values())):
+        subset = [v for v in votes if dataset_of.get(v[0]) == dataset]
+        if subset:
+            rows.append((dataset, aggregation.rejection_table(subset, need=campaign.votes_per_item)))
+    total = aggregation.rejection_table(votes, need=campaign.votes_per_item)
+
+    def measure(function: Any) -> float | None:
+        try:
+            value = float(function(votes))
+        except ValueError:
+            return None
+        return value if value == value else None  # NaN: every vote alike
+
+    return {
+        "votes": len(votes), "kind": "validation", "rows": rows, "total": total,
+        "kappa": measure(lambda v: aggregation.fleiss_kappa(v).kappa),
+        "agreement": measure(aggregation.percent_agreement),
+    }  # fmt: skip

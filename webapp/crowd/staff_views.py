@@ -19,7 +19,13 @@ from webapp.core.models import field_default
 from webapp.core.taskstate import TaskStatus
 from webapp.crowd.assignments import worker_block, worker_unblock
 from webapp.crowd.models import Campaign, GoldItem, Invite, Item, Provider, Worker
-from webapp.crowd.selectors import campaign_disagreements, campaign_progress, worker_list, worker_statistics
+from webapp.crowd.selectors import (
+    campaign_disagreements,
+    campaign_progress,
+    campaign_results,
+    worker_list,
+    worker_statistics,
+)
 from webapp.crowd.services import (
     SELECTIONS,
     campaign_close,
@@ -128,7 +134,10 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     progress = campaign_progress(campaign)
     workers = worker_list().filter(votes__item__campaign=campaign).distinct()
     states = [(state, n) for state, n in progress["assignments"].items() if n]
-    context = {"campaign": campaign, "progress": progress, "workers": workers, "assignment_states": states}
+    context = {
+        "campaign": campaign, "progress": progress, "workers": workers, "assignment_states": states,
+        "results": campaign_results(campaign),
+    }  # fmt: skip
     return render(request, "crowd/campaign.html", context)
 
 

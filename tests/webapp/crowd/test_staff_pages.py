@@ -81,6 +81,9 @@ def test_progress_review_and_worker_statistics(
     assert progress["workers"] == 3
     detail = staff_client.get(f"/staff/campaigns/{campaign.pk}/").content.decode()
     assert '<td id="p-assignments">submitted 3</td>' in detail
+    # The paper's Table 1 columns: 4 judged, 3 accepted by all three, 25% rejected; 0% under 2 of 3.
+    dataset = campaign.job.dataset.name
+    assert f"<tr><td>{dataset}</td><td>4</td><td>3</td><td>25%</td><td>0%</td><td>0</td></tr>" in detail
     assert '75</span>¢; budget left <span id="p-budget">925</span>¢ of 1000¢' in detail
     api = staff_client.get(f"/api/crowd/campaigns/{campaign.pk}/").json()
     assert api["items_complete"] == 4
@@ -164,3 +167,42 @@ def test_mturk_actions_are_sent_to_the_workers(
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             assert staff_client.post(f"/staff/campaigns/{mturk.pk}/{action}/").status_code == 302
         assert len(callbacks) == 1, action
+
+
+def test_ab_results_show_shares_of_items_and_votes(
+    staff_client: Client, fit_job_with_fits: Callable[..., FitJob], make_worker: Callable[..., Any]
+) -> None:
+    from tests.factories import FitFactory, done_fit_job
+    from webapp.crowd.services import campaign_create_ab, campaign_open
+
+    job_a = fit_job_with_fits(2)
+    job_b = done_fit_job(0, dataset=job_a.dataset, method="smplify")
+    for fit in job_a.fits.all():
+        FitFactory(job=job_b, person=fit.person)
+    from webapp.fits.models import Render
+
+    for fit in job_b.fits.all():  # its pictures, as a finished job has them
+        for kind in ("crop", "camera", "side"):
+            Render.objects.create(fit=fit, kind=kind, size=512, status="done", file=f"x/{fit.pk}-{kind}.jpg")
+    campaign = campaign_open(
+        campaign_create_ab(name="eft vs smplify", job_a=job_a, job_b=job_b, items_per_hit=2)
+    )
+    for name in ("ann", "bob", "cat"):
+        assignment = assignment_next_inhouse(make_worker(name)[0])
+        assert assignment is not None
+        token = assignment_token(assignment)
+        for step, planned in enumerate(assignment.plan):
+            # Ann and Bob always choose fit A, Cat always fit B, wherever they were shown.
+            a_side = "left" if planned["a_on_left"] else "right"
+            answer = a_side if name != "cat" else ("right" if a_side == "left" else "left")
+            body = {"token": token, "step": step, "answer": answer, "seconds": 2.0}
+            assert (
+                Client()
+                .post("/api/crowd/votes/", json.dumps(body), content_type="application/json")
+                .status_code
+                == 201
+            )
+    page = staff_client.get(f"/staff/campaigns/{campaign.pk}/").content.decode()
+    assert 'id="ab-results"' in page
+    assert "100% (2 of 2;" in page  # A won both items by majority
+    assert "67% (4 of 6;" in page  # and 4 of the 6 votes
