@@ -120,6 +120,8 @@ def _accepted(
     """The items the rule accepts, the figures of the dataset card, and per item what the
     crowd said (votes, accepts, the majority, the Dawid-Skene posterior of accept), stored beside
     each published fit so that another rule can be applied from the file (fitting.votes)."""
+    import numpy as np
+
     from fitting import votes as aggregation
 
     if rule == BenchmarkVersion.Rule.UNANIMOUS:
@@ -163,6 +165,10 @@ def _accepted(
             crowd[int(item)]["dawid_skene_accept"] = round(float(accept[n]), 6)
         figures["accepted_dawid_skene_095"] = int((accept >= DS_THRESHOLD).sum())
         figures["accepted_majority"] = int(majority.accepted.sum())
+        # For the card's plots: accepts per item, and Dawid-Skene's posteriors in tenths.
+        complete = ~majority.incomplete & (majority.n_votes >= need)
+        figures["accepts_per_item"] = np.bincount(majority.n_accept[complete], minlength=need + 1).tolist()
+        figures["dawid_skene_histogram"] = np.histogram(accept, bins=10, range=(0.0, 1.0))[0].tolist()
     return sorted(int(i) for i in result.accepted_ids), figures, crowd
 
 
@@ -236,6 +242,8 @@ def card_markdown(version: BenchmarkVersion) -> str:
         f"{', '.join(card.get('body_models', []))}; regressor checkpoints (SHA-256) "
         f"{', '.join(card.get('checkpoints', [])) or '-'}",
         "",
+        "![votes per item and Dawid-Skene posteriors](plots.png)",
+        "",
         "## Conventions",
         "",
         "- `parm_pose`: 24 x 3 x 3 rotation matrices (not axis-angle), [0] the global orientation: "
@@ -265,6 +273,43 @@ def card_markdown(version: BenchmarkVersion) -> str:
     return "\n".join(lines)
 
 
+def card_plot_png(version: BenchmarkVersion) -> bytes:
+    """The card's plots: how many of each item's votes accepted (what a unanimous rule keeps,
+    what a lenient one would), and Dawid-Skene's posteriors of accept."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    card = version.card
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    accepts = card.get("accepts_per_item", [])
+    if accepts:
+        colours = ["#b3261e"] * (len(accepts) - 1) + ["#1f7a3d"]
+        axes[0].bar([str(k) for k in range(len(accepts))], accepts, color=colours)
+    axes[0].set_xlabel(f"accepts of {version.votes_needed} votes")
+    axes[0].set_ylabel("items")
+    rate = card.get("rejection_rate_unanimous")
+    axes[0].set_title(
+        "votes per item" + (f": {100 * rate:.1f}% rejected by unanimity" if rate is not None else "")
+    )
+    histogram = card.get("dawid_skene_histogram", [])
+    if histogram:
+        axes[1].bar([k / 10 + 0.05 for k in range(10)], histogram, width=0.09, color="#1f77b4")
+    axes[1].set_xlim(0, 1)
+    axes[1].set_xlabel("Dawid-Skene posterior of accept")
+    axes[1].set_ylabel("items")
+    axes[1].set_title(f"{card.get('accepted_dawid_skene_095', 0)} items at 0.95 or more")
+    fig.suptitle(f"{version.benchmark.name} v{version.number}: {version.people} people")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def _archive(version: BenchmarkVersion, json_name: str) -> str:
     """The version's zip: its JSON, CARD.md and (open body) the body files the card's code reads."""
     import tempfile
@@ -283,6 +328,7 @@ def _archive(version: BenchmarkVersion, json_name: str) -> str:
                 for block in iter(lambda: source.read(1 << 20), b""):
                     out.write(block)
             archive.writestr("CARD.md", card_markdown(version))
+            archive.writestr("plots.png", card_plot_png(version))
             if version.card.get("open_body"):
                 for file in write_body_files(Path(work) / "body"):
                     archive.write(file, f"body/{file.name}")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("benchmarks/<slug:slug>/v<int:number>/", views.version_page, name="version"),
     path("benchmarks/<slug:slug>/v<int:number>/download.json", views.version_download, name="download"),
     path("benchmarks/<slug:slug>/v<int:number>/download.zip", views.version_archive, name="archive"),
+    path("benchmarks/<slug:slug>/v<int:number>/plots.png", views.version_plot, name="plots"),
     path("benchmarks/<slug:slug>/v<int:number>/retry/", views.version_retry, name="retry"),
     path("api/benchmarks/", apis.BenchmarkListApi.as_view(), name="api-list"),
     path("api/benchmarks/<slug:slug>/", apis.BenchmarkDetailApi.as_view(), name="api-detail"),

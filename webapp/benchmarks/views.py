@@ -99,6 +99,13 @@ def version_page(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     return render(request, "benchmarks/version.html", context)
 
 
+def version_plot(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    from webapp.benchmarks.services import card_plot_png
+
+    version = version_for(request.user, slug, number)
+    return HttpResponse(card_plot_png(version), content_type="image/png")
+
+
 def version_download(request: HttpRequest, slug: str, number: int) -> FileResponse:
     """The version's JSON file, streamed (a large file never sits in memory)."""
     version = version_for(request.user, slug, number)

@@ -93,6 +93,8 @@ def test_a_version_holds_the_unanimously_accepted_fits(fit_job_with_fits: Callab
     assert card["votes"] == 12
     assert card["workers"] == 3
     assert card["accepted_majority"] == 3
+    assert card["accepts_per_item"] == [1, 0, 1, 2]  # 0, 1, 2, 3 accepts of 3
+    assert sum(card["dawid_skene_histogram"]) == 4
     assert 2 <= card["accepted_dawid_skene_095"] <= 3
     # The 2-of-3 rule accepts the split item too.
     lenient = _publish(benchmark, campaign, rule="two_of_three")
@@ -186,8 +188,10 @@ def test_researcher_pages_downloads_and_private_benchmarks(
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))) as bundle:  # type: ignore[attr-defined]
         names = set(bundle.namelist())
-        assert {"open-one-v1.json", "CARD.md", "body/SMPL_NEUTRAL.pkl", "body/J_regressor_extra.npy",
-                "body/vertex_ids.json", "body/spin49_from_smpl54.json"} == names  # fmt: skip
+        body = {"body/SMPL_NEUTRAL.pkl", "body/J_regressor_extra.npy", "body/vertex_ids.json",
+                "body/spin49_from_smpl54.json"}  # fmt: skip
+        assert names == {"open-one-v1.json", "CARD.md", "plots.png"} | body
+        assert bundle.read("plots.png").startswith(b"\x89PNG")
         assert hashlib.sha256(bundle.read("open-one-v1.json")).hexdigest() == version.sha256
         card = bundle.read("CARD.md").decode()
     assert version.sha256 in card
