@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
@@ -341,7 +340,12 @@ def _archive(version: BenchmarkVersion, json_name: str) -> str:
 def _build(
     version: BenchmarkVersion, say: Callable[[str], None]
 ) -> tuple[str, str, int, int, dict[str, Any]]:
+    """Write the version's file, streamed: fits are read, projected and written a chunk at a
+    time into a temporary file hashed as it grows (memory does not grow with the benchmark)."""
+    import tempfile
+
     import numpy as np
+    from django.core.files import File
 
     from fitting.benchmark import fitted_gt24_px, truncation_boxes
     from fitting.export import EXPORT_VERSION
@@ -352,10 +356,11 @@ def _build(
     campaigns = list(version.campaigns.order_by("pk"))
     votes = counted_votes(campaigns)
     accepted, figures, crowd = _accepted(votes, version.rule, version.votes_needed)
-    fits = list(
+    del votes
+    fit_ids = list(
         Fit.objects.filter(crowd_items__pk__in=accepted)
-        .select_related("job", "person", "person__image", "person__dataset")
         .order_by("person__dataset__name", "person__image__name", "person__source_annotation_id", "pk")
+        .values_list("pk", flat=True)
         .distinct()
     )
     items_of: dict[int, list[int]] = {}
@@ -365,70 +370,81 @@ def _build(
         .values_list("fit_id", "id")
     ):
         items_of.setdefault(fit_id, []).append(item_id)
-    taskstate.heartbeat(BenchmarkVersion, version.pk, people_total=len(fits), people_done=0)
-    say(f"{len(votes)} votes, {len(accepted)} items accepted ({version.rule}), {len(fits)} fits to write")
+    taskstate.heartbeat(BenchmarkVersion, version.pk, people_total=len(fit_ids), people_done=0)
+    say(f"{len(accepted)} items accepted ({version.rule}), {len(fit_ids)} fits to write")
     bodies: dict[str, Any] = {}
-    entries = []
-    for start in range(0, len(fits), HEARTBEAT_EVERY):
-        chunk = fits[start : start + HEARTBEAT_EVERY]
-        by_body: dict[str, list[int]] = {}
-        for n, fit in enumerate(chunk):
-            by_body.setdefault(fit.job.body_model, []).append(n)
-        points: dict[int, Any] = {}
-        for body_model, indices in by_body.items():
-            if body_model not in bodies:
-                bodies[body_model] = body_for(body_model)[0]  # the job's own (blank: the configured one)
-            chosen = [chunk[i] for i in indices]
-            projected = fitted_gt24_px(
-                bodies[body_model],
-                np.asarray([f.pose_rotmat for f in chosen], dtype=np.float64),
-                np.asarray([f.betas for f in chosen], dtype=np.float64),
-                np.asarray([f.cam_weak for f in chosen], dtype=np.float64),
-                [person_box(f.person) for f in chosen],
+    seen: dict[str, set[str]] = {"datasets": set(), "licences": set(), "body_models": set(),
+                                 "checkpoints": set(), "methods": set()}  # fmt: skip
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.TemporaryFile() as out:
+
+        def write(text: bytes) -> None:
+            nonlocal size
+            out.write(text)
+            digest.update(text)
+            size += len(text)
+
+        # The canonical form of {"data": [...], "meta": ..., "ver": ...}: keys sorted, written
+        # entry by entry (json.dumps of the whole document gives the same bytes).
+        write(b'{"data":[')
+        for start in range(0, len(fit_ids), HEARTBEAT_EVERY):
+            wanted = fit_ids[start : start + HEARTBEAT_EVERY]
+            loaded = Fit.objects.filter(pk__in=wanted).select_related(
+                "job", "person", "person__image", "person__dataset"
             )
-            points.update({i: projected[k] for k, i in enumerate(indices)})
-        for n, fit in enumerate(chunk):
-            entry = fit_eft_entry(fit)
-            entry["truncation_boxes"] = truncation_boxes(points[n])
-            # What the crowd said of it, per campaign item (another rule can be applied from here).
-            entry["crowd"] = [crowd[i] for i in items_of.get(fit.pk, []) if i in crowd]
-            entries.append(entry)
-        taskstate.heartbeat(BenchmarkVersion, version.pk, people_done=start + len(chunk))
-    datasets = sorted({f.person.dataset.name for f in fits})
-    # Nothing here depends on when or as which version it was published: the same votes, fits
-    # and rule give the same bytes (and so the same file).
-    meta = {
-        "dbname": version.benchmark.slug,
-        "rawname": ", ".join(datasets),
-        "benchmark": version.benchmark.name,
-        "rule": version.rule,
-        "votes_needed": version.votes_needed,
-        "campaigns": [c.name for c in campaigns],
-    }
-    payload = {"ver": EXPORT_VERSION, "data": entries, "meta": meta}
-    content = canonical_json(payload)
-    digest = hashlib.sha256(content).hexdigest()
-    name = f"benchmarks/{version.benchmark.slug}/{digest}.json"
-    if not default_storage.exists(name):  # the same content published before: the same file
-        stored = default_storage.save(name, ContentFile(content))
-        if stored != name:
-            default_storage.delete(stored)
-            raise RuntimeError(f"storage renamed {name} to {stored}")
-    card = {**figures, **_card(version, fits, datasets), "people": len(entries), "sha256": digest}
+            by_pk = {f.pk: f for f in loaded}
+            chunk = [by_pk[pk] for pk in wanted]
+            points: dict[int, Any] = {}
+            by_body: dict[str, list[int]] = {}
+            for n, fit in enumerate(chunk):
+                by_body.setdefault(fit.job.body_model, []).append(n)
+            for body_model, indices in by_body.items():
+                if body_model not in bodies:
+                    bodies[body_model] = body_for(body_model)[0]  # the job's own (blank: the configured one)
+                chosen = [chunk[i] for i in indices]
+                projected = fitted_gt24_px(
+                    bodies[body_model],
+                    np.asarray([f.pose_rotmat for f in chosen], dtype=np.float64),
+                    np.asarray([f.betas for f in chosen], dtype=np.float64),
+                    np.asarray([f.cam_weak for f in chosen], dtype=np.float64),
+                    [person_box(f.person) for f in chosen],
+                )
+                points.update({i: projected[k] for k, i in enumerate(indices)})
+            for n, fit in enumerate(chunk):
+                entry = fit_eft_entry(fit)
+                entry["truncation_boxes"] = truncation_boxes(points[n])
+                # What the crowd said of it, per campaign item (another rule can be applied from here).
+                entry["crowd"] = [crowd[i] for i in items_of.get(fit.pk, []) if i in crowd]
+                write((b"," if start or n else b"") + canonical_json(entry))
+                seen["datasets"].add(fit.person.dataset.name)
+                seen["licences"].add(fit.person.dataset.licence or "not stated")
+                seen["body_models"].add(fit.body_model or fit.job.body_model or "the configured body model")
+                if fit.checkpoint_sha256:
+                    seen["checkpoints"].add(fit.checkpoint_sha256)
+                seen["methods"].add(fit.job.method)
+            taskstate.heartbeat(BenchmarkVersion, version.pk, people_done=start + len(chunk))
+        datasets = sorted(seen["datasets"])
+        # Nothing here depends on when or as which version it was published: the same votes, fits
+        # and rule give the same bytes (and so the same file).
+        meta = {
+            "dbname": version.benchmark.slug,
+            "rawname": ", ".join(datasets),
+            "benchmark": version.benchmark.name,
+            "rule": version.rule,
+            "votes_needed": version.votes_needed,
+            "campaigns": [c.name for c in campaigns],
+        }
+        write(b'],"meta":' + canonical_json(meta) + b',"ver":' + canonical_json(EXPORT_VERSION) + b"}")
+        sha = digest.hexdigest()
+        name = f"benchmarks/{version.benchmark.slug}/{sha}.json"
+        if not default_storage.exists(name):  # the same content published before: the same file
+            out.seek(0)
+            stored = default_storage.save(name, File(out))
+            if stored != name:
+                default_storage.delete(stored)
+                raise RuntimeError(f"storage renamed {name} to {stored}")
+    card = {**figures, **{key: sorted(values) for key, values in seen.items()}}
+    card.update(people=len(fit_ids), sha256=sha)
     card["open_body"] = any(getattr(body, "kind", "") == "open" for body in bodies.values())
-    return name, digest, len(content), len(entries), card
-
-
-def _card(version: BenchmarkVersion, fits: list[Fit], datasets: list[str]) -> dict[str, Any]:
-    """What the dataset card says besides the counts: sources and their licences, the body
-    models and checkpoints the fits were made with."""
-    licences = sorted({f.person.dataset.licence or "not stated" for f in fits})
-    return {
-        "datasets": datasets,
-        "licences": licences,
-        "body_models": sorted(
-            {f.body_model or f.job.body_model or "the configured body model" for f in fits}
-        ),
-        "checkpoints": sorted({f.checkpoint_sha256 for f in fits if f.checkpoint_sha256}),
-        "methods": sorted({f.job.method for f in fits}),
-    }
+    return name, sha, size, len(fit_ids), card

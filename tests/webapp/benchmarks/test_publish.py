@@ -73,6 +73,10 @@ def test_a_version_holds_the_unanimously_accepted_fits(fit_job_with_fits: Callab
     assert version.size == len(content)
     document = json.loads(content)
     assert set(document) == {"ver", "data", "meta"}
+    # Written entry by entry, it is exactly the canonical form of the whole document.
+    from webapp.benchmarks.services import canonical_json
+
+    assert canonical_json(document) == content
     assert document["meta"]["dbname"] == "synthetic-people-validated"
     order = list(campaign.items.order_by("id"))
     accepted = {order[0].fit.person.source_annotation_id, order[3].fit.person.source_annotation_id}
