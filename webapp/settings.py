@@ -307,6 +307,10 @@ CROWD_GOLD_MIN_ACCURACY = env_float("CROWD_GOLD_MIN_ACCURACY", 0.75)
 # Days an in-house worker invitation stays valid.
 CROWD_INVITE_DAYS = env_int("CROWD_INVITE_DAYS", 14)
 
+# --- benchmarks -----------------------------------------------------------------------------
+# People a publishing worker reads, projects and writes between two heartbeats.
+PUBLISH_CHUNK = max(1, env_int("PUBLISH_CHUNK", 200))
+
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

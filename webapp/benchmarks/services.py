@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -28,9 +29,6 @@ from webapp.core.taskstate import TaskStatus
 from webapp.crowd.models import Campaign, Item
 from webapp.crowd.selectors import counted_votes
 from webapp.fits.models import Fit
-
-#: People written between two heartbeats of a publishing worker.
-HEARTBEAT_EVERY = 200
 
 
 def benchmark_create(*, name: str, description: str = "", private: bool = False, slug: str = "") -> Benchmark:
@@ -388,8 +386,8 @@ def _build(
         # The canonical form of {"data": [...], "meta": ..., "ver": ...}: keys sorted, written
         # entry by entry (json.dumps of the whole document gives the same bytes).
         write(b'{"data":[')
-        for start in range(0, len(fit_ids), HEARTBEAT_EVERY):
-            wanted = fit_ids[start : start + HEARTBEAT_EVERY]
+        for start in range(0, len(fit_ids), settings.PUBLISH_CHUNK):
+            wanted = fit_ids[start : start + settings.PUBLISH_CHUNK]
             loaded = Fit.objects.filter(pk__in=wanted).select_related(
                 "job", "person", "person__image", "person__dataset"
             )
