@@ -30,11 +30,16 @@ from webapp.crowd.models import Campaign, Item
 from webapp.crowd.selectors import counted_votes
 from webapp.fits.models import Fit
 
+#: Slugs that would hide pages under /api/benchmarks/.
+RESERVED_SLUGS = frozenset({"schema", "docs"})
+
 
 def benchmark_create(*, name: str, description: str = "", private: bool = False, slug: str = "") -> Benchmark:
     slug = slug or slugify(name)[:100]
     if not slug:
         raise ValidationError({"name": "a benchmark needs a name with letters or digits"})
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"name": f"{slug!r} names a page of the API: choose another name"})
     benchmark = Benchmark(name=name, slug=slug, description=description, private=private)
     benchmark.full_clean()
     benchmark.save()

@@ -1,4 +1,6 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from webapp.benchmarks import apis, views
 
@@ -14,6 +16,23 @@ urlpatterns = [
     path("benchmarks/<slug:slug>/v<int:number>/plots.png", views.version_plot, name="plots"),
     path("benchmarks/<slug:slug>/v<int:number>/retry/", views.version_retry, name="retry"),
     path("api/benchmarks/", apis.BenchmarkListApi.as_view(), name="api-list"),
+    # The researchers' API described on its own (public): the staff schema is /api/schema/.
+    path(
+        "api/benchmarks/schema/",
+        SpectacularAPIView.as_view(urlconf="webapp.benchmarks.api_urls", permission_classes=[AllowAny]),
+        name="api-schema",
+    ),
+    path(
+        "api/benchmarks/docs/",
+        SpectacularSwaggerView.as_view(url_name="benchmarks:api-schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
+    path("api/benchmarks/<slug:slug>/versions/", apis.VersionPublishApi.as_view(), name="api-publish"),
+    path(
+        "api/benchmarks/<slug:slug>/versions/<int:number>/state/",
+        apis.VersionStateApi.as_view(),
+        name="api-state",
+    ),
     path("api/benchmarks/<slug:slug>/", apis.BenchmarkDetailApi.as_view(), name="api-detail"),
     path(
         "api/benchmarks/<slug:slug>/versions/<int:number>/",

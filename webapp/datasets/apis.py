@@ -42,7 +42,7 @@ class DatasetListCreateApi(APIView):
     permission_classes = (permissions.IsAdminUser,)
     parser_classes = (MultiPartParser, FormParser, JSONParser)
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+    class DatasetInputSerializer(serializers.Serializer[dict[str, Any]]):
         name = serializers.CharField(max_length=200)
         source_format = serializers.ChoiceField(choices=Dataset.Format.choices)
         split = serializers.CharField(max_length=32, required=False, default="")
@@ -69,9 +69,9 @@ class DatasetListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(DatasetOutputSerializer(dataset_list(), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetOutputSerializer})
+    @extend_schema(request=DatasetInputSerializer, responses={201: DatasetOutputSerializer})
     def post(self, request: Request) -> Response:
-        given = self.InputSerializer(data=request.data)
+        given = self.DatasetInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         source = SourceRequest(

@@ -74,7 +74,7 @@ class FitJobListApi(APIView):
 
     permission_classes = (permissions.IsAdminUser,)
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+    class FitJobInputSerializer(serializers.Serializer[dict[str, Any]]):
         dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
         method = serializers.ChoiceField(
             choices=[(m.value, m.label) for m in FitJob.STARTABLE], default=FitJob.Method.EFT
@@ -95,9 +95,9 @@ class FitJobListApi(APIView):
     def get(self, request: Request) -> Response:
         return Response([job_progress(job) for job in job_list()[:50]])
 
-    @extend_schema(request=InputSerializer, responses={201: FitJobOutputSerializer})
+    @extend_schema(request=FitJobInputSerializer, responses={201: FitJobOutputSerializer})
     def post(self, request: Request) -> Response:
-        given = self.InputSerializer(data=request.data)
+        given = self.FitJobInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
         try:

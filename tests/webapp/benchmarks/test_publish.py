@@ -256,3 +256,36 @@ def test_the_api_lists_versions_and_downloads_with_a_token(fit_job_with_fits: Ca
     # A new token: the old one stops working.
     browser.post("/account/api-token/")
     assert Client(HTTP_AUTHORIZATION=f"Token {key}").get("/api/benchmarks/").status_code == 401
+
+
+def test_staff_publish_through_the_api_and_researchers_read_its_schema(
+    fit_job_with_fits: Callable[..., FitJob], staff_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    campaign = _voted_campaign(fit_job_with_fits(4))
+    benchmark_create(name="By API")
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery builds it on commit
+        made = staff_client.post(
+            "/api/benchmarks/by-api/versions/", {"campaigns": [campaign.pk], "note": "first"},
+            content_type="application/json",
+        )  # fmt: skip
+    assert made.status_code == 202, made.content
+    assert made.json()["number"] == 1
+    state = staff_client.get("/api/benchmarks/by-api/versions/1/state/").json()
+    assert (state["status"], state["people_done"], state["people_total"]) == ("done", 2, 2)
+    bad = staff_client.post(
+        "/api/benchmarks/by-api/versions/", {"campaigns": [999999]}, content_type="application/json"
+    )
+    assert bad.status_code == 400
+    assert "no campaign with id [999999]" in bad.content.decode()
+    assert Client().post("/api/benchmarks/by-api/versions/", {"campaigns": [campaign.pk]}).status_code in (
+        401,
+        403,
+    )
+    schema = Client().get("/api/benchmarks/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = set(json.loads(schema.content)["paths"])
+    assert "/api/benchmarks/{slug}/versions/{number}/download/" in paths
+    assert not any("crowd" in p or "fits" in p or p[-10:] == "/versions/" for p in paths)
+    assert Client().get("/api/benchmarks/docs/").status_code == 200
+    with pytest.raises(ValidationError, match="names a page of the API"):
+        benchmark_create(name="Schema")
