@@ -174,6 +174,31 @@ def _accepted(
     return sorted(int(i) for i in result.accepted_ids), figures, crowd
 
 
+def _per_dataset(
+    campaigns: list[Campaign], votes: list[tuple[int, int, str]], need: int
+) -> list[dict[str, Any]]:
+    """The paper's Table 1 per source dataset: initial, final, rejection rate, and under 2 of 3."""
+    from fitting import votes as aggregation
+
+    dataset_of = dict(
+        Item.objects.filter(campaign__in=campaigns, gold__isnull=True).values_list(
+            "id", "fit__person__dataset__name"
+        )
+    )
+    rows = []
+    for dataset in sorted(set(dataset_of.values())):
+        subset = [v for v in votes if dataset_of.get(v[0]) == dataset]
+        if not subset:
+            continue
+        table = aggregation.rejection_table(subset, need=need)
+        rows.append({
+            "dataset": dataset, "initial": table.initial, "final": table.final,
+            "rejection_rate": table.rejection_rate if table.initial else None,
+            "rejection_rate_two_of_three": table.rejection_rate_lenient if table.initial else None,
+        })  # fmt: skip
+    return rows
+
+
 def canonical_json(payload: Any) -> bytes:
     """The one serialisation of a published file: sorted keys, no spaces, UTF-8, no NaN."""
     return json.dumps(
@@ -245,6 +270,14 @@ def card_markdown(version: BenchmarkVersion) -> str:
         f"{', '.join(card.get('checkpoints', [])) or '-'}",
         "",
         "![votes per item and Dawid-Skene posteriors](plots.png)",
+        "",
+        "| dataset | initial | final (unanimous) | rejection rate | rejection rate, 2 of 3 |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {row['dataset']} | {row['initial']} | {row['final']} | {rate(row['rejection_rate'])} "
+            f"| {rate(row['rejection_rate_two_of_three'])} |"
+            for row in card.get("per_dataset", [])
+        ),
         "",
         "## Conventions",
         "",
@@ -359,6 +392,7 @@ def _build(
     campaigns = list(version.campaigns.order_by("pk"))
     votes = counted_votes(campaigns)
     accepted, figures, crowd = _accepted(votes, version.rule, version.votes_needed)
+    figures["per_dataset"] = _per_dataset(campaigns, votes, version.votes_needed)
     del votes
     fit_ids = list(
         Fit.objects.filter(crowd_items__pk__in=accepted)

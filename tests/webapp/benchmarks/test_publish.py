@@ -98,6 +98,10 @@ def test_a_version_holds_the_unanimously_accepted_fits(fit_job_with_fits: Callab
     assert card["workers"] == 3
     assert card["accepted_majority"] == 3
     assert card["accepts_per_item"] == [1, 0, 1, 2]  # 0, 1, 2, 3 accepts of 3
+    assert card["per_dataset"] == [{
+        "dataset": job.dataset.name, "initial": 4, "final": 2, "rejection_rate": 0.5,
+        "rejection_rate_two_of_three": 0.25,
+    }]  # fmt: skip
     assert sum(card["dawid_skene_histogram"]) == 4
     assert 2 <= card["accepted_dawid_skene_095"] <= 3
     # The 2-of-3 rule accepts the split item too.
@@ -200,6 +204,7 @@ def test_researcher_pages_downloads_and_private_benchmarks(
         card = bundle.read("CARD.md").decode()
     assert version.sha256 in card
     assert "Rejection rate: 50.0% under unanimity, 25.0% under 2 of 3" in card
+    assert "| 4 | 2 | 50.0% | 25.0% |" in card
     assert 'smplx.SMPL(model_path=f"{body}/SMPL_NEUTRAL.pkl"' in card
     # A reader of the private benchmark sees it; staff see everything.
     reader = get_user_model().objects.create_user(username="reader", password="a-long-passphrase-1")
