@@ -23,6 +23,9 @@ from fitting.geometry.camera import CropBox, normalized_to_image, weak_perspecti
 from fitting.geometry.truncation import TRUNCATION_LEVELS, truncation_box
 from fitting.joints import GT24_OFFSET
 
+#: Fits projected per body forward (the vertices of a batch are the peak memory of publishing).
+FORWARD_BATCH = 50
+
 
 def fitted_gt24_px(
     body: BodyModel,
@@ -43,15 +46,23 @@ def fitted_gt24_px(
         return np.zeros((0, 24, 2))
     reference = body.j_regressor_extra  # a buffer: the model's dtype and device
     dtype, device = reference.dtype, reference.device
+    betas_all = np.asarray(betas, dtype=np.float64)
+    cam_all = np.asarray(cam_weak, dtype=np.float64)
+    parts = []
     with torch.no_grad():
-        out = body(
-            torch.as_tensor(np.asarray(betas, dtype=np.float64), dtype=dtype, device=device),
-            torch.as_tensor(pose, dtype=dtype, device=device),
-        )
-        projected = weak_perspective_project(
-            out.joints_spin49[:, GT24_OFFSET:].double(),
-            torch.as_tensor(np.asarray(cam_weak, dtype=np.float64), device=device),
-        ).cpu()
+        # A few fits at a time: the body's vertices are the memory (50 of the open body: ~80 MB).
+        for start in range(0, count, FORWARD_BATCH):
+            part = slice(start, start + FORWARD_BATCH)
+            out = body(
+                torch.as_tensor(betas_all[part], dtype=dtype, device=device),
+                torch.as_tensor(pose[part], dtype=dtype, device=device),
+            )
+            parts.append(
+                weak_perspective_project(
+                    out.joints_spin49[:, GT24_OFFSET:].double(), torch.as_tensor(cam_all[part], device=device)
+                ).cpu()
+            )
+    projected = torch.cat(parts)
     return np.stack([normalized_to_image(projected[i], box).numpy() for i, box in enumerate(boxes)])
 
 

@@ -28,7 +28,8 @@ from webapp.core import taskstate
 from webapp.core.taskstate import TaskStatus
 from webapp.crowd.models import Campaign, Item
 from webapp.crowd.selectors import counted_votes
-from webapp.fits.models import Fit
+from webapp.datasets.models import Dataset
+from webapp.fits.models import Fit, FitJob
 
 #: Slugs that would hide pages under /api/benchmarks/.
 RESERVED_SLUGS = frozenset({"schema", "docs"})
@@ -126,13 +127,14 @@ def _accepted(
 
     from fitting import votes as aggregation
 
+    table_of_votes = aggregation.as_table(votes)  # converted once, not by every function below
     if rule == BenchmarkVersion.Rule.UNANIMOUS:
-        result = aggregation.unanimous(votes, need=need)
+        result = aggregation.unanimous(table_of_votes, need=need)
     elif rule == BenchmarkVersion.Rule.TWO_OF_THREE:
-        result = aggregation.k_of_n(votes, k=2, n=3)
+        result = aggregation.k_of_n(table_of_votes, k=2, n=3)
     else:
-        result = aggregation.majority(votes, need=need)
-    table = aggregation.rejection_table(votes, need=need)
+        result = aggregation.majority(table_of_votes, need=need)
+    table = aggregation.rejection_table(table_of_votes, need=need)
 
     def agreement(measure: Callable[[], float]) -> float | None:
         try:
@@ -147,15 +149,15 @@ def _accepted(
         "accepted_unanimous": table.final,
         "rejection_rate_unanimous": table.rejection_rate if table.initial else None,
         "rejection_rate_two_of_three": table.rejection_rate_lenient if table.initial else None,
-        "votes": len(votes),
-        "workers": len({w for _, w, _ in votes}),
-        "fleiss_kappa": agreement(lambda: aggregation.fleiss_kappa(votes).kappa),
-        "percent_agreement": agreement(lambda: aggregation.percent_agreement(votes)),
+        "votes": len(table_of_votes),
+        "workers": int(np.unique(table_of_votes.worker_ids).size),
+        "fleiss_kappa": agreement(lambda: aggregation.fleiss_kappa(table_of_votes).kappa),
+        "percent_agreement": agreement(lambda: aggregation.percent_agreement(table_of_votes)),
     }
     crowd: dict[int, dict[str, Any]] = {}
-    if votes:
-        majority = aggregation.majority(votes)
-        posterior = aggregation.dawid_skene(votes, max_iter=200, tol=1e-7)
+    if len(table_of_votes):
+        majority = aggregation.majority(table_of_votes)
+        posterior = aggregation.dawid_skene(table_of_votes, max_iter=200, tol=1e-7)
         accept = posterior.posterior("accept")
         for n, item in enumerate(majority.item_ids.tolist()):
             crowd[int(item)] = {
@@ -394,12 +396,6 @@ def _build(
     accepted, figures, crowd = _accepted(votes, version.rule, version.votes_needed)
     figures["per_dataset"] = _per_dataset(campaigns, votes, version.votes_needed)
     del votes
-    fit_ids = list(
-        Fit.objects.filter(crowd_items__pk__in=accepted)
-        .order_by("person__dataset__name", "person__image__name", "person__source_annotation_id", "pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
     items_of: dict[int, list[int]] = {}
     for fit_id, item_id in (
         Item.objects.filter(campaign__in=campaigns, gold__isnull=True)
@@ -407,6 +403,20 @@ def _build(
         .values_list("fit_id", "id")
     ):
         items_of.setdefault(fit_id, []).append(item_id)
+    # The accepted fits, in the file's order; chosen here rather than by an IN (...) of every
+    # accepted item, which SQLite's variable limit would refuse for a large benchmark.
+    accepted_set = set(accepted)
+    accepted_fits = {fit for fit, items in items_of.items() if accepted_set.intersection(items)}
+    ordered = (
+        Fit.objects.filter(crowd_items__campaign__in=campaigns, crowd_items__gold__isnull=True)
+        .order_by("person__dataset__name", "person__image__name", "person__source_annotation_id", "pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    fit_ids = [pk for pk in ordered if pk in accepted_fits]
+    # Jobs and datasets are the same for many fits: loaded once, not decoded again per fit.
+    jobs: dict[int, FitJob] = {}
+    datasets_by_pk: dict[int, Dataset] = {}
     taskstate.heartbeat(BenchmarkVersion, version.pk, people_total=len(fit_ids), people_done=0)
     say(f"{len(accepted)} items accepted ({version.rule}), {len(fit_ids)} fits to write")
     bodies: dict[str, Any] = {}
@@ -427,11 +437,16 @@ def _build(
         write(b'{"data":[')
         for start in range(0, len(fit_ids), settings.PUBLISH_CHUNK):
             wanted = fit_ids[start : start + settings.PUBLISH_CHUNK]
-            loaded = Fit.objects.filter(pk__in=wanted).select_related(
-                "job", "person", "person__image", "person__dataset"
-            )
+            loaded = Fit.objects.filter(pk__in=wanted).select_related("person", "person__image")
             by_pk = {f.pk: f for f in loaded}
             chunk = [by_pk[pk] for pk in wanted]
+            for fit in chunk:
+                if fit.job_id not in jobs:
+                    jobs[fit.job_id] = FitJob.objects.get(pk=fit.job_id)
+                if fit.person.dataset_id not in datasets_by_pk:
+                    datasets_by_pk[fit.person.dataset_id] = Dataset.objects.get(pk=fit.person.dataset_id)
+                fit.job = jobs[fit.job_id]
+                fit.person.dataset = datasets_by_pk[fit.person.dataset_id]
             points: dict[int, Any] = {}
             by_body: dict[str, list[int]] = {}
             for n, fit in enumerate(chunk):
