@@ -81,13 +81,16 @@ def test_a_version_survives_a_killed_worker(integration_services: None, tmp_path
     assert 0 < version.people_done < PEOPLE
     assert not version.file
 
-    # The sweeper sees its stale heartbeat and queues it again; a second worker builds it.
+    # The sweeper sees its stale heartbeat and queues it again (its message goes to the default
+    # queue, where the lane's shared worker may take it); a second worker of this test is there
+    # too. Whichever claims it builds it, once.
     later = timezone.now() + timedelta(hours=1)
     assert sweep_stale_work(SWEPT, now=later)["benchmark versions"]["requeued"] == 1
-    with celery_worker_process(tmp_path / "b.log", queues=queue) as second:
+    with celery_worker_process(tmp_path / "b.log", queues=queue):
         publish_version_task.apply_async(args=[version.pk], queue=queue)
         wait_for(lambda: BenchmarkVersion.objects.get(pk=version.pk).status == "done", timeout=180)
     version.refresh_from_db()
-    assert (version.worker, version.attempts, version.people) == (second, 2, PEOPLE)
+    assert version.worker != first
+    assert (version.attempts, version.people) == (2, PEOPLE)
     with default_storage.open(version.file.name, "rb") as handle:
         assert hashlib.sha256(handle.read()).hexdigest() == version.sha256

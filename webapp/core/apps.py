@@ -13,6 +13,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from webapp.core import schema  # noqa: F401  # registers the OpenAPI extensions
+
         # The embedded profile keeps its state in DATA_DIR: the SQLite file, the filesystem
         # broker's folders and local media. They must exist before the first connection.
         folders = [Path(settings.DATA_DIR), Path(settings.STATIC_ROOT)]

@@ -119,6 +119,7 @@ def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
         "dataset imports": {"requeued": 0, "failed": 0, "resent": 0},
         "fit chunks": {"requeued": 1, "failed": 1, "resent": 0},
         "renders": {"requeued": 0, "failed": 0, "resent": 0},
+        "benchmark versions": {"requeued": 0, "failed": 0, "resent": 0},
     }
     lost.refresh_from_db()
     hopeless.refresh_from_db()
