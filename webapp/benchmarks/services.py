@@ -245,6 +245,9 @@ def card_markdown(version: BenchmarkVersion) -> str:
     def rate(value: Any) -> str:
         return "-" if value is None else f"{100 * float(value):.1f}%"
 
+    def number(value: Any) -> str:
+        return "-" if value is None else f"{float(value):.3f}"
+
     body_note = (
         "The open body's files are in `body/` of this zip."
         if card.get("open_body")
@@ -253,8 +256,7 @@ def card_markdown(version: BenchmarkVersion) -> str:
     lines = [
         f"# {version.benchmark.name}, version {version.number}",
         "",
-        version.benchmark.description or "",
-        "",
+        *([version.benchmark.description, ""] if version.benchmark.description else []),
         f"- File: `{json_filename(version)}`, SHA-256 `{version.sha256}`",
         f"- People: {version.people} fits accepted of {card.get('items_judged', 0)} judged "
         f"({card.get('items_incomplete', 0)} with too few votes left out)",
@@ -265,7 +267,7 @@ def card_markdown(version: BenchmarkVersion) -> str:
         f"- Other rules on the same votes: {card.get('accepted_majority', 0)} accepted by the majority, "
         f"{card.get('accepted_dawid_skene_095', 0)} with a Dawid-Skene posterior of accept of 0.95 or more",
         f"- Votes: {card.get('votes', 0)} from {card.get('workers', 0)} workers; Fleiss' kappa "
-        f"{card.get('fleiss_kappa')}, percent agreement {card.get('percent_agreement')}",
+        f"{number(card.get('fleiss_kappa'))}, percent agreement {number(card.get('percent_agreement'))}",
         f"- Sources: {', '.join(card.get('datasets', []))}; licence: {'; '.join(card.get('licences', []))}",
         f"- Made with: {', '.join(card.get('methods', []))}; body model "
         f"{', '.join(card.get('body_models', []))}; regressor checkpoints (SHA-256) "
