@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.benchmarks.downloads import json_response
 from webapp.benchmarks.models import Benchmark, BenchmarkVersion
 from webapp.benchmarks.selectors import benchmark_for, published_versions, version_for, visible_benchmarks
 
@@ -82,13 +82,7 @@ class VersionDetailApi(_ResearcherApi):
 class VersionDownloadApi(_ResearcherApi):
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.BINARY})
     def get(self, request: Request, slug: str, number: int) -> FileResponse:
-        version = version_for(request.user, slug, number)
-        response = FileResponse(
-            default_storage.open(version.file.name, "rb"), as_attachment=True,
-            filename=f"{version.benchmark.slug}-v{version.number}.json", content_type="application/json",
-        )  # fmt: skip
-        response["ETag"] = f'"{version.sha256}"'
-        return response
+        return json_response(version_for(request.user, slug, number))
 
 
 class PublishInSerializer(serializers.Serializer[dict[str, Any]]):

@@ -66,3 +66,8 @@ class BenchmarkVersion(TrackedWork):
 
     def __str__(self) -> str:
         return f"{self.benchmark.name} v{self.number} ({self.status})"
+
+    @property
+    def download_name(self) -> str:
+        """The JSON file's name for whoever downloads it (the stored one is its hash)."""
+        return f"{self.benchmark.slug}-v{self.number}.json"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +26,7 @@ from webapp.benchmarks.models import Benchmark, BenchmarkVersion
 from webapp.core import taskstate
 from webapp.core.taskstate import TaskStatus
 from webapp.crowd.models import Campaign, Item
-from webapp.crowd.selectors import counted_votes
+from webapp.crowd.selectors import agreement, counted_votes, rejection_by_dataset
 from webapp.datasets.models import Dataset
 from webapp.fits.models import Fit, FitJob
 
@@ -135,14 +134,7 @@ def _accepted(
     else:
         result = aggregation.majority(table_of_votes, need=need)
     table = aggregation.rejection_table(table_of_votes, need=need)
-
-    def agreement(measure: Callable[[], float]) -> float | None:
-        try:
-            value = measure()
-        except ValueError:  # no item with two votes yet
-            return None
-        return value if math.isfinite(value) else None
-
+    kappa, percent = agreement(table_of_votes)
     figures = {
         "items_judged": table.initial,
         "items_incomplete": table.incomplete,
@@ -151,8 +143,8 @@ def _accepted(
         "rejection_rate_two_of_three": table.rejection_rate_lenient if table.initial else None,
         "votes": len(table_of_votes),
         "workers": int(np.unique(table_of_votes.worker_ids).size),
-        "fleiss_kappa": agreement(lambda: aggregation.fleiss_kappa(table_of_votes).kappa),
-        "percent_agreement": agreement(lambda: aggregation.percent_agreement(table_of_votes)),
+        "fleiss_kappa": kappa,
+        "percent_agreement": percent,
     }
     crowd: dict[int, dict[str, Any]] = {}
     if len(table_of_votes):
@@ -179,26 +171,13 @@ def _accepted(
 def _per_dataset(
     campaigns: list[Campaign], votes: list[tuple[int, int, str]], need: int
 ) -> list[dict[str, Any]]:
-    """The paper's Table 1 per source dataset: initial, final, rejection rate, and under 2 of 3."""
-    from fitting import votes as aggregation
-
-    dataset_of = dict(
-        Item.objects.filter(campaign__in=campaigns, gold__isnull=True).values_list(
-            "id", "fit__person__dataset__name"
-        )
-    )
-    rows = []
-    for dataset in sorted(set(dataset_of.values())):
-        subset = [v for v in votes if dataset_of.get(v[0]) == dataset]
-        if not subset:
-            continue
-        table = aggregation.rejection_table(subset, need=need)
-        rows.append({
-            "dataset": dataset, "initial": table.initial, "final": table.final,
-            "rejection_rate": table.rejection_rate if table.initial else None,
-            "rejection_rate_two_of_three": table.rejection_rate_lenient if table.initial else None,
-        })  # fmt: skip
-    return rows
+    """The paper's Table 1 per source dataset, as the card stores it."""
+    return [
+        {"dataset": dataset, "initial": row.initial, "final": row.final,
+         "rejection_rate": row.rejection_rate if row.initial else None,
+         "rejection_rate_two_of_three": row.rejection_rate_lenient if row.initial else None}
+        for dataset, row in rejection_by_dataset(campaigns, votes, need)
+    ]  # fmt: skip
 
 
 def canonical_json(payload: Any) -> bytes:
@@ -231,10 +210,6 @@ def version_build(
     return BenchmarkVersion.objects.get(pk=version_id)
 
 
-def json_filename(version: BenchmarkVersion) -> str:
-    return f"{version.benchmark.slug}-v{version.number}.json"
-
-
 def card_markdown(version: BenchmarkVersion) -> str:
     """The dataset card as text (CARD.md of the version's zip): counts, rules, rates, sources and
     licences, what the fits were made with, the conventions, and the code that loads the file."""
@@ -257,7 +232,7 @@ def card_markdown(version: BenchmarkVersion) -> str:
         f"# {version.benchmark.name}, version {version.number}",
         "",
         *([version.benchmark.description, ""] if version.benchmark.description else []),
-        f"- File: `{json_filename(version)}`, SHA-256 `{version.sha256}`",
+        f"- File: `{version.download_name}`, SHA-256 `{version.sha256}`",
         f"- People: {version.people} fits accepted of {card.get('items_judged', 0)} judged "
         f"({card.get('items_incomplete', 0)} with too few votes left out)",
         f"- Rule: {version.get_rule_display()}; {version.votes_needed} votes per fit; gold items, blocked "
@@ -305,7 +280,7 @@ def card_markdown(version: BenchmarkVersion) -> str:
         f"{body_note} This code reproduces every stored 2D error:",
         "",
         "```python",
-        SMPLX_SNIPPET.format(json=json_filename(version), body="body").rstrip(),
+        SMPLX_SNIPPET.format(json=version.download_name, body="body").rstrip(),
         "```",
         "",
     ]
@@ -362,7 +337,7 @@ def _archive(version: BenchmarkVersion, json_name: str) -> str:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             with (
                 default_storage.open(json_name, "rb") as source,
-                archive.open(json_filename(version), "w") as out,
+                archive.open(version.download_name, "w") as out,
             ):
                 for block in iter(lambda: source.read(1 << 20), b""):
                     out.write(block)

@@ -10,11 +10,11 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from webapp.benchmarks.downloads import archive_response, json_response
 from webapp.benchmarks.models import BenchmarkVersion
 from webapp.benchmarks.selectors import benchmark_for, published_versions, version_for, visible_benchmarks
 from webapp.benchmarks.services import benchmark_create, version_publish_request
@@ -91,10 +91,9 @@ def benchmark_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 def version_page(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     from fitting.benchmark import SMPLX_SNIPPET
-    from webapp.benchmarks.services import json_filename
 
     version = version_for(request.user, slug, number)
-    snippet = SMPLX_SNIPPET.format(json=json_filename(version), body="body")
+    snippet = SMPLX_SNIPPET.format(json=version.download_name, body="body")
     context = {"version": version, "benchmark": version.benchmark, "snippet": snippet}
     return render(request, "benchmarks/version.html", context)
 
@@ -108,23 +107,12 @@ def version_plot(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 
 def version_download(request: HttpRequest, slug: str, number: int) -> FileResponse:
     """The version's JSON file, streamed (a large file never sits in memory)."""
-    version = version_for(request.user, slug, number)
-    response = FileResponse(
-        default_storage.open(version.file.name, "rb"), as_attachment=True,
-        filename=f"{version.benchmark.slug}-v{version.number}.json", content_type="application/json",
-    )  # fmt: skip
-    response["ETag"] = f'"{version.sha256}"'
-    response["X-Content-SHA256"] = version.sha256
-    return response
+    return json_response(version_for(request.user, slug, number))
 
 
 def version_archive(request: HttpRequest, slug: str, number: int) -> FileResponse:
     """The version's zip: the JSON, its dataset card (CARD.md) and the body files (open body)."""
-    version = version_for(request.user, slug, number)
-    return FileResponse(
-        default_storage.open(version.archive.name, "rb"), as_attachment=True,
-        filename=f"{version.benchmark.slug}-v{version.number}.zip", content_type="application/zip",
-    )  # fmt: skip
+    return archive_response(version_for(request.user, slug, number))
 
 
 @staff_member_required

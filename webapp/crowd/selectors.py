@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -335,6 +336,39 @@ def counted_votes(campaigns: list[Campaign]) -> list[tuple[int, int, str]]:
     return [(int(i), int(w), str(a)) for i, w, a in votes]
 
 
+def rejection_by_dataset(campaigns: list[Campaign], votes: Any, need: int) -> list[tuple[str, Any]]:
+    """The paper's Table 1 per source dataset of the campaigns' items: ``(dataset name,
+    fitting.votes.RejectionRow)``, datasets with no counted vote left out."""
+    from fitting import votes as aggregation
+
+    dataset_of = dict(
+        Item.objects.filter(campaign__in=campaigns, gold__isnull=True).values_list(
+            "id", "fit__person__dataset__name"
+        )
+    )
+    rows = []
+    for dataset in sorted(set(dataset_of.values())):
+        subset = [v for v in votes if dataset_of.get(v[0]) == dataset]
+        if subset:
+            rows.append((dataset, aggregation.rejection_table(subset, need=need)))
+    return rows
+
+
+def agreement(votes: Any) -> tuple[float | None, float | None]:
+    """(Fleiss' kappa, percent agreement) of the votes; None where it is undefined (no item with
+    two votes, or every vote alike)."""
+    from fitting import votes as aggregation
+
+    def measure(function: Any) -> float | None:
+        try:
+            value = float(function(votes))
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+
+    return measure(lambda v: aggregation.fleiss_kappa(v).kappa), measure(aggregation.percent_agreement)
+
+
 def campaign_results(campaign: Campaign) -> dict[str, Any]:
     """What a campaign's counted votes say (fitting.votes): validation, the paper's Table 1 columns
     per dataset (initial, final, rejection rate, and under 2 of 3) with agreement; A/B, the share
@@ -347,27 +381,8 @@ def campaign_results(campaign: Campaign) -> dict[str, Any]:
     if campaign.kind == Campaign.Kind.AB:
         ab = aggregation.ab_results(votes)
         return {"votes": len(votes), "kind": "ab", "a": ab.a, "b": ab.b, "ties": ab.ties, "items": ab.n_items}
-    dataset_of = dict(
-        Item.objects.filter(campaign=campaign, gold__isnull=True).values_list(
-            "id", "fit__person__dataset__name"
-        )
-    )
-    rows = []
-    for dataset in sorted(set(dataset_of.values())):
-        subset = [v for v in votes if dataset_of.get(v[0]) == dataset]
-        if subset:
-            rows.append((dataset, aggregation.rejection_table(subset, need=campaign.votes_per_item)))
-    total = aggregation.rejection_table(votes, need=campaign.votes_per_item)
-
-    def measure(function: Any) -> float | None:
-        try:
-            value = float(function(votes))
-        except ValueError:
-            return None
-        return value if value == value else None  # NaN: every vote alike
-
+    kappa, percent = agreement(votes)
     return {
-        "votes": len(votes), "kind": "validation", "rows": rows, "total": total,
-        "kappa": measure(lambda v: aggregation.fleiss_kappa(v).kappa),
-        "agreement": measure(aggregation.percent_agreement),
+        "votes": len(votes), "kind": "validation", "kappa": kappa, "agreement": percent,
+        "rows": rejection_by_dataset([campaign], votes, campaign.votes_per_item),
     }  # fmt: skip

@@ -95,6 +95,15 @@ def _hit_context(campaign: Campaign, steps: list[dict[str, Any]], **extra: Any) 
     }
 
 
+def _assignment_page(request: HttpRequest, assignment: Assignment, **extra: Any) -> HttpResponse:
+    """The HIT page of an issued assignment, with its token (MTurk's and the in-house one)."""
+    steps = assignment_steps(assignment)
+    context = _hit_context(
+        assignment.hit.campaign, steps, token=assignment_token(assignment), assignment=assignment, **extra
+    )
+    return render(request, "crowd/hit.html", context)
+
+
 def _refused(request: HttpRequest, refusal: RefusedError) -> HttpResponse:
     return render(request, "crowd/hit_refused.html", {"message": refusal.message}, status=refusal.status)
 
@@ -131,18 +140,7 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
         assignment = assignment_for_mturk(hit=hit, worker_id=worker_id, assignment_id=assignment_id)
     except RefusedError as refusal:
         return _refused(request, refusal)
-    return render(
-        request,
-        "crowd/hit.html",
-        _hit_context(
-            campaign,
-            assignment_steps(assignment),
-            token=assignment_token(assignment),
-            mode="mturk",
-            assignment=assignment,
-            submit_to=submit_to,
-        ),
-    )
+    return _assignment_page(request, assignment, mode="mturk", submit_to=submit_to)
 
 
 @login_required(login_url=WORKER_LOGIN)
@@ -155,20 +153,9 @@ def assignment_page(request: HttpRequest, assignment_id: int) -> HttpResponse:
         worker__user=request.user,
         worker__provider=Provider.INHOUSE,
     )
-    campaign = assignment.hit.campaign
     if assignment.state != Assignment.State.ACCEPTED and not assignment.votes.exists():
         return redirect("crowd:queue")
-    return render(
-        request,
-        "crowd/hit.html",
-        _hit_context(
-            campaign,
-            assignment_steps(assignment),
-            token=assignment_token(assignment),
-            mode="inhouse",
-            assignment=assignment,
-        ),
-    )
+    return _assignment_page(request, assignment, mode="inhouse")
 
 
 @login_required(login_url=WORKER_LOGIN)
