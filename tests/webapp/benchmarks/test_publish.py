@@ -294,3 +294,9 @@ def test_staff_publish_through_the_api_and_researchers_read_its_schema(
     assert Client().get("/api/benchmarks/docs/").status_code == 200
     with pytest.raises(ValidationError, match="names a page of the API"):
         benchmark_create(name="Schema")
+
+
+def test_the_publish_form_says_when_there_is_no_campaign(staff_client: Client) -> None:
+    benchmark_create(name="Empty")
+    page = staff_client.get("/benchmarks/empty/").content.decode()
+    assert 'id="no-campaigns"' in page
