@@ -84,18 +84,26 @@ def _cmd_body_preview(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from fitting.synth.generate import SynthConfig, generate
+    from fitting.synth.generate import HELDOUT_SETS, SynthConfig, generate
     from fitting.synth.preview import annotated_grid, pose_grid
 
-    config = SynthConfig(
-        people=args.people,
-        seed=args.seed,
-        width=args.size,
-        height=args.size,
-        max_people_per_image=args.max_per_image,
-        truncation_rate=args.truncation,
-        backgrounds=str(args.backgrounds) if args.backgrounds else None,
-    )
+    if args.heldout:
+        config = HELDOUT_SETS[args.heldout]
+        print(
+            f"the {args.heldout} held-out set: {config.people} people, seed {config.seed}, "
+            f"distribution {config.distribution}"
+        )
+    else:
+        config = SynthConfig(
+            people=args.people,
+            seed=args.seed,
+            width=args.size,
+            height=args.size,
+            max_people_per_image=args.max_per_image,
+            truncation_rate=args.truncation,
+            backgrounds=str(args.backgrounds) if args.backgrounds else None,
+            distribution=args.distribution,
+        )
     result = generate(config, args.out)
     print(
         f"wrote {result.people} people in {result.images} images to {args.out} in {result.seconds:.1f} s "
@@ -104,7 +112,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     )
     if args.grid:
         Image.fromarray(annotated_grid(args.out, count=16)).save(args.out / "grid.png")
-        Image.fromarray(pose_grid(count=24, seed=args.seed)).save(args.out / "poses.png")
+        poses = pose_grid(count=24, seed=config.seed, distribution=config.distribution)
+        Image.fromarray(poses).save(args.out / "poses.png")
         print(f"pictures: {args.out / 'grid.png'} (images with keypoints), {args.out / 'poses.png'} (poses)")
     return 0
 
@@ -196,10 +205,14 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
             work=args.work,
             export=args.export,
             people=args.people,
-            test_people=args.test_people,
             minutes=args.minutes,
             workers=args.workers,
             device=args.device,
+            distribution=args.distribution,
+            init=args.init,
+            baseline=args.baseline,
+            rotate_prob=args.rotate,
+            lr=args.lr,
         )
     )
     return 0
@@ -234,7 +247,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         folder = args.work / f"heldout-seed{args.seed}-{args.people}"
         if not folder.exists():
             print(f"making the held-out set: {args.people} synthetic people, seed {args.seed} -> {folder}")
-            generate(SynthConfig(people=args.people + args.people // 5, seed=args.seed), folder)
+            generate(
+                SynthConfig(people=args.people + args.people // 5, seed=args.seed, distribution="everyday"),
+                folder,
+            )
     regressor = Regressor.load(args.checkpoint, device)
     body = BodyModel.open_body().to(device)
     cases = load_cases(folder, regressor, args.people)
@@ -373,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     from fitting.config import EftConfig
     from fitting.pipeline import FitSettings
     from fitting.smplify.prior import build_shipped_prior
-    from fitting.synth.generate import SynthConfig
+    from fitting.synth.generate import HELDOUT_SETS, SynthConfig
+    from fitting.synth.poses import DISTRIBUTIONS
     from fitting.train.bootstrap import BootstrapConfig
     from fitting.train.data import Augment
     from fitting.train.trainer import LossWeights, TrainConfig
@@ -419,6 +436,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of people partly out of frame",
     )
     synth.add_argument("--backgrounds", type=Path, default=None, help="folder of photographs for backgrounds")
+    synth.add_argument(
+        "--distribution",
+        choices=DISTRIBUTIONS,
+        default=default_of(SynthConfig, "distribution"),
+        help="pose and camera distribution: everyday (the original, default), wide (everyday + hard, "
+        "what the bootstrap trains on), hard (inverted, horizontal, seated, squats, splits... only)",
+    )
+    synth.add_argument(
+        "--heldout",
+        choices=sorted(HELDOUT_SETS),
+        default=None,
+        help="make one of the fixed held-out test sets (its size, seed and distribution; "
+        "--people/--seed/--distribution are ignored)",
+    )
     synth.add_argument("--grid", action="store_true", help="also write grid.png and poses.png")
     synth.set_defaults(func=_cmd_synth)
 
@@ -517,7 +548,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="the exported regressor (default: the package's shipped one, %(default)s)",
     )
     boot.add_argument("--people", type=int, default=default_of(BootstrapConfig, "people"))
-    boot.add_argument("--test-people", type=int, default=default_of(BootstrapConfig, "test_people"))
+    boot.add_argument(
+        "--distribution",
+        choices=DISTRIBUTIONS,
+        default=default_of(BootstrapConfig, "distribution"),
+        help="pose distribution of the training people",
+    )
+    boot.add_argument(
+        "--init", type=Path, default=None, help="warm start from this checkpoint (default: from scratch)"
+    )
+    boot.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="the regressor the new one must beat to be exported (default: the shipped one)",
+    )
+    boot.add_argument(
+        "--rotate",
+        type=float,
+        default=default_of(BootstrapConfig, "rotate_prob"),
+        help="share of training crops turned in-plane by any angle",
+    )
+    boot.add_argument("--lr", type=float, default=default_of(BootstrapConfig, "lr"))
     boot.add_argument(
         "--minutes", type=float, default=default_of(BootstrapConfig, "minutes"), help="training time budget"
     )

@@ -12,7 +12,9 @@ import math
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any, Literal, get_args
 
-SanityRule = Literal["paper", "exporter"]
+SanityRule = Literal["paper", "exporter", "plausible"]
+ThresholdUnits = Literal["image", "crop224"]
+THRESHOLD_UNITS: tuple[str, ...] = get_args(ThresholdUnits)
 Method = Literal["eft", "regressor", "smplify"]
 METHODS: tuple[str, ...] = get_args(Method)
 SANITY_RULES: tuple[str, ...] = get_args(SanityRule)
@@ -36,7 +38,10 @@ class EftConfig:
 
     lr: float = 5e-6
     max_iterations: int = 50  # the paper uses 100 for OCHuman
-    threshold_px: float = 3.0  # stop when the mean 2D error (original pixels) is below this
+    threshold_px: float = 3.0  # stop when the mean 2D error is below this many pixels ...
+    # ... of the original image ("image") or of the 224-pixel crop the paper's network sees
+    # ("crop224"; a pixel there is box side / 224 image pixels). docs/EFT.md says why "image".
+    threshold_units: ThresholdUnits = "image"
     shape_weight: float = 0.001  # lambda
     gamma: float = 0.0  # weight anchor |w - w*|^2 (the paper stops early instead)
     keypoint_weight: float = 5.0
@@ -46,6 +51,9 @@ class EftConfig:
     ignore_hips: bool = True
     min_leg_length: float = 0.0089  # normalised crop units
     sanity: SanityRule = "paper"
+    # Read the crop turned by 0/90/180/270 degrees first and fine-tune from the turn the regressor
+    # reads best (fitting.eft.upright); the fit is turned back and records the turn.
+    upright_search: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.max_iterations, bool) or not isinstance(self.max_iterations, int):
@@ -64,6 +72,13 @@ class EftConfig:
         )
         if self.sanity not in SANITY_RULES:
             raise ValueError(f"EftConfig.sanity must be one of {list(SANITY_RULES)}, got {self.sanity!r}")
+        if self.threshold_units not in THRESHOLD_UNITS:
+            raise ValueError(
+                f"EftConfig.threshold_units must be one of {list(THRESHOLD_UNITS)}, "
+                f"got {self.threshold_units!r}"
+            )
+        if not isinstance(self.upright_search, bool):
+            raise ValueError(f"EftConfig.upright_search must be true or false, got {self.upright_search!r}")
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,13 @@ class SmplifyConfig:
 
 
 MethodConfig = EftConfig | SmplifyConfig
+
+#: Named EFT settings: "paper" the paper's defaults; "hard" its setting for hard data (OCHuman:
+#: 100 updates).
+EFT_PRESETS: dict[str, EftConfig] = {
+    "paper": EftConfig(),
+    "hard": EftConfig(max_iterations=100),
+}
 
 
 def config_class(method: str) -> type[EftConfig] | type[SmplifyConfig]:

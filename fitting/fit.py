@@ -32,6 +32,7 @@ from fitting.eft.core import (
     joint_errors_px,
 )
 from fitting.eft.inputs import make_target
+from fitting.eft.upright import choose_turns, turn_back, turn_target
 from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.regressor.hmr import LoadedCheckpoint, load_checkpoint
 from fitting.regressor.inputs import AUX_CHANNELS, checkpoint_input
@@ -98,6 +99,10 @@ class Regressor:
             out = self.checkpoint.model(torch.stack([t.image for t in targets]))
         return Initial(out.pose_rotmat, out.betas, out.cam_weak)
 
+    def predict_tuple(self, targets: list[EftTarget]) -> tuple[Tensor, Tensor, Tensor]:
+        start = self.predict(targets)
+        return start.pose_rotmat, start.betas, start.cam_weak
+
     def mean(self, count: int) -> Initial:
         """The regressor's starting point before any image (its mean parameters)."""
         with torch.no_grad():
@@ -113,6 +118,7 @@ def regress(
     if not targets:
         return []
     started = time.perf_counter()
+    turns, targets = _upright(regressor, body, targets, cfg)
     initial = regressor.predict(targets)
     keypoints = torch.stack([t.keypoints_2d for t in targets])
     with torch.no_grad():
@@ -140,6 +146,28 @@ def regress(
                 checkpoint_sha256=regressor.checkpoint.sha256,
             )
         )
+    return _turn_back(results, turns, body)
+
+
+def _upright(
+    regressor: Regressor, body: BodyModel, targets: list[EftTarget], config: EftConfig
+) -> tuple[list[int], list[EftTarget]]:
+    """The upright search's turn per target and the turned targets (none without the option)."""
+    if not config.upright_search:
+        return [0] * len(targets), targets
+    turns = choose_turns(regressor.predict_tuple, body, targets)
+    return turns, [turn_target(t, d) for t, d in zip(targets, turns, strict=True)]
+
+
+def _turn_back(results: list[EftResult], turns: list[int], body: BodyModel) -> list[EftResult]:
+    for result, degrees in zip(results, turns, strict=True):
+        if degrees:
+            with torch.no_grad():
+                pelvis = body(result.betas[None], result.pose_rotmat[None]).joints_smpl24[0, 0]
+            result.pose_rotmat, result.cam_weak = turn_back(
+                result.pose_rotmat, result.cam_weak, pelvis.to(result.cam_weak.device), degrees
+            )
+            result.turn_deg = degrees
     return results
 
 
@@ -154,20 +182,21 @@ def eft(
     """EFT as post-processing of ``regressor``: one at a time (``batch_size`` 1) or batched."""
     cfg = config or EftConfig()
     results: list[EftResult] = []
+    turns, targets = _upright(regressor, body, targets, cfg)
     if batch_size <= 1:
         tuner = ExemplarFineTuner(regressor.checkpoint.model, body, cfg, regressor.checkpoint.sha256)
         for target in targets:
             results.append(tuner.fit(target))
             if on_person:
                 on_person()
-        return results
+        return _turn_back(results, turns, body)
     batched = BatchedFineTuner(regressor.checkpoint.model, body, cfg, regressor.checkpoint.sha256)
     for chunk in _chunks(targets, batch_size):
         results += batched.fit(chunk)
         if on_person:
             for _ in chunk:
                 on_person()
-    return results
+    return _turn_back(results, turns, body)
 
 
 def smplify(

@@ -153,12 +153,21 @@ def fit_people(
                 keypoint_loss=loss_2d[i].item(),
                 loss_before=float(outcome.loss_before),
                 loss_after=float(outcome.loss_after),
-                verdict=sanity_verdict(outcome.betas, loss_2d[i].item(), settings.eft.sanity),
+                verdict=sanity_verdict(
+                    outcome.betas,
+                    loss_2d[i].item(),
+                    settings.eft.sanity,
+                    pose_rotmat=outcome.pose_rotmat,
+                    joints_smpl24=out.joints_smpl24[i],
+                    mean_error_px=float(outcome.mean_error_px),
+                    person_size_px=targets[i].box.side,
+                ),
                 seconds=float(outcome.seconds),
                 config=settings.config,
                 checkpoint_sha256=regressor.checkpoint.sha256,
                 body_model=body.description,
                 prior=str(getattr(outcome, "prior", "")) if settings.method == "smplify" else "",
+                turn_deg=int(getattr(outcome, "turn_deg", 0)),
             )
         )
         if pictures is not None:

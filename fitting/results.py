@@ -21,6 +21,7 @@ class SanityVerdict:
     ok: bool
     reason: str
     rule: SanityRule
+    code: str = "ok"  # which check decided: fitting.sanity.CODES
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class PersonFit:
     checkpoint_sha256: str
     body_model: str
     prior: str = ""  # SMPLify's pose prior ("" for the other methods)
+    turn_deg: int = 0  # the upright search's turn of the crop (EftConfig.upright_search)
 
     def __post_init__(self) -> None:
         for name, shape in (("pose_rotmat", (24, 3, 3)), ("betas", (10,)), ("cam_weak", (3,))):
@@ -77,6 +79,8 @@ class PersonFit:
             "sanity_ok": self.verdict.ok,
             "sanity_reason": self.verdict.reason,
             "sanity_rule": self.verdict.rule,
+            "sanity_code": self.verdict.code,
+            "upright_turn_deg": self.turn_deg,
             "seconds": round(self.seconds, 3),
             "config": asdict(self.config),
             "checkpoint_sha256": self.checkpoint_sha256,

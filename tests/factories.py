@@ -222,15 +222,16 @@ class FitChunkFactory(DjangoModelFactory):
     seconds = 1.0
 
 
-def _paper_sanity(betas: list[float], keypoint_loss: float) -> tuple[bool, str]:
-    """The paper's sanity rule (fitting.eft.core.sanity_verdict), restated here so that building a
-    fit imports no torch: max |beta| above 5, else a 2D keypoint loss above 0.01, fails."""
+def _paper_sanity(betas: list[float], keypoint_loss: float) -> tuple[bool, str, str]:
+    """The paper's sanity rule (fitting.sanity.sanity_verdict), restated here so that building a
+    fit imports no torch: max |beta| above 5, else a 2D keypoint loss above 0.01, fails.
+    (ok, reason, code)."""
     largest = max(abs(b) for b in betas)
     if largest > 5.0:
-        return False, f"max |beta| {largest:.2f} > 5.0"
+        return False, f"max |beta| {largest:.2f} > 5.0", "betas"
     if keypoint_loss > 0.01:
-        return False, f"2D keypoint loss {keypoint_loss:.5f} > 0.01"
-    return True, "ok"
+        return False, f"2D keypoint loss {keypoint_loss:.5f} > 0.01", "keypoint_loss"
+    return True, "ok", "ok"
 
 
 class FitFactory(DjangoModelFactory):
@@ -262,6 +263,7 @@ class FitFactory(DjangoModelFactory):
     sanity_ok = factory.LazyAttribute(lambda o: _paper_sanity(o.betas, o.keypoint_loss)[0])
     sanity_reason = factory.LazyAttribute(lambda o: _paper_sanity(o.betas, o.keypoint_loss)[1])
     sanity_rule = "paper"
+    sanity_code = factory.LazyAttribute(lambda o: _paper_sanity(o.betas, o.keypoint_loss)[2])
     seconds = 1.5
     checkpoint_sha256 = FACTORY_CHECKPOINT_SHA256
     body_model = "open_body.npz"

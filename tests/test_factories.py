@@ -113,7 +113,7 @@ def test_the_sanity_fields_are_the_verdict_of_the_betas(media: Path) -> None:
     assert (bad.max_abs_beta, bad.sanity_ok, bad.sanity_reason) == (5.5, False, "max |beta| 5.50 > 5.0")
     for fit in (good, bad):
         verdict = sanity_verdict(torch.tensor(fit.betas), fit.keypoint_loss, "paper")
-        assert verdict == SanityVerdict(fit.sanity_ok, fit.sanity_reason, fit.sanity_rule)
+        assert verdict == SanityVerdict(fit.sanity_ok, fit.sanity_reason, fit.sanity_rule, fit.sanity_code)
 
 
 def test_a_done_render_has_its_picture(media: Path) -> None:

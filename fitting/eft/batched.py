@@ -24,6 +24,7 @@ from fitting.eft.core import (
     _trainable,
     eft_loss,
     joint_errors_px,
+    stop_error,
 )
 from fitting.geometry.camera import weak_perspective_project
 from fitting.regressor.hmr import HMR
@@ -107,7 +108,8 @@ class BatchedFineTuner:
                     continue
                 errors = joint_errors_px(projected[i].detach(), target.keypoints_2d, target.box)
                 mean_error = float(errors[labelled[i]].mean())
-                if mean_error < cfg.threshold_px or iterations >= cfg.max_iterations:
+                stop = stop_error(mean_error, target.box, cfg.threshold_units)
+                if stop < cfg.threshold_px or iterations >= cfg.max_iterations:
                     results[i] = EftResult(
                         pose_rotmat=pose[i].detach(),
                         betas=betas[i].detach(),

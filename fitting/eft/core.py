@@ -28,11 +28,13 @@ import torch
 from torch import Tensor
 
 from fitting.body.model import BodyModel
-from fitting.config import EftConfig, SanityRule
+from fitting.config import EftConfig
 from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.joints import GT24_NAMES, GT24_OFFSET
 from fitting.regressor.hmr import HMR
-from fitting.results import SanityVerdict
+from fitting.sanity import sanity_verdict
+
+__all__ = ["EftResult", "EftTarget", "ExemplarFineTuner", "eft_loss", "joint_errors_px", "sanity_verdict"]
 
 _J = {name: GT24_OFFSET + GT24_NAMES.index(name) for name in GT24_NAMES}
 HIP_JOINTS = (_J["Right Hip"], _J["Left Hip"], _J["Pelvis (MPII)"])
@@ -63,18 +65,13 @@ class EftResult:
     seconds: float
     config: dict[str, Any] = field(default_factory=dict)
     checkpoint_sha256: str = ""
+    turn_deg: int = 0  # the upright search's turn of the crop the fit started from
 
 
-def sanity_verdict(betas: Tensor, keypoint_loss: float, rule: SanityRule) -> SanityVerdict:
-    """The paper's rule (reject if max |beta| > 5 or the 2D keypoint loss > 0.01) or the reference
-    exporter's stricter one (> 3, > 0.0005)."""
-    beta_limit, loss_limit = (5.0, 0.01) if rule == "paper" else (3.0, 0.0005)
-    largest = float(betas.abs().max())
-    if largest > beta_limit:
-        return SanityVerdict(False, f"max |beta| {largest:.2f} > {beta_limit}", rule)
-    if keypoint_loss > loss_limit:
-        return SanityVerdict(False, f"2D keypoint loss {keypoint_loss:.5f} > {loss_limit}", rule)
-    return SanityVerdict(True, "ok", rule)
+def stop_error(mean_error_px: float, box: CropBox, units: str) -> float:
+    """The mean 2D error in the units of the stop threshold: image pixels, or pixels of a
+    224-pixel crop of the person's box."""
+    return mean_error_px if units == "image" else mean_error_px * 224.0 / box.side
 
 
 def eft_loss(
@@ -162,7 +159,8 @@ class ExemplarFineTuner:
             mean_error = float(errors[labelled].mean())
             if iterations == 0:
                 loss_before = total.item()
-            if mean_error < cfg.threshold_px or iterations >= cfg.max_iterations:
+            stop = stop_error(mean_error, target.box, cfg.threshold_units)
+            if stop < cfg.threshold_px or iterations >= cfg.max_iterations:
                 break
             optimizer.zero_grad(set_to_none=True)
             total.backward()  # type: ignore[no-untyped-call]

@@ -28,7 +28,7 @@ from fitting.body.model import BodyModel
 from fitting.geometry.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from fitting.joints import LAYOUT_NAMES
 from fitting.synth.appearance import background, person_colours
-from fitting.synth.poses import euler_to_rotmat, sample_poses
+from fitting.synth.poses import Distribution, euler_to_rotmat, sample_poses
 
 COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
                  [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]  # fmt: skip
@@ -51,6 +51,21 @@ class SynthConfig:
     jpeg_quality: int = 92
     backgrounds: str | None = None  # a folder of photographs to crop backgrounds from
     min_visible_keypoints: int = 4
+    # "everyday": the original mixture and camera (upright or lying; pitch -10..25, roll +-4); the
+    # default, so a seed made before distributions existed makes the same set; "wide": everyday
+    # plus the hard families, with the camera's pitch and roll over their full range (a quarter
+    # of the images turned in-plane by any angle), what the bootstrap regressor trains on;
+    # "hard": the hard families only, same camera as wide. See fitting.synth.poses.
+    distribution: Distribution = "everyday"
+
+
+#: The fixed held-out test sets (``python -m fitting synth --heldout NAME --out DIR``): "everyday"
+#: is the set every earlier figure was measured on (the bootstrap's test people); "hard" holds the
+#: poses that set lacks.
+HELDOUT_SETS: dict[str, SynthConfig] = {
+    "everyday": SynthConfig(people=500, seed=2, distribution="everyday"),
+    "hard": SynthConfig(people=500, seed=3, distribution="hard"),
+}
 
 
 @dataclass
@@ -77,6 +92,82 @@ class SynthResult:
     seconds: float = 0.0
     dropped: int = 0
     families: dict[str, int] = field(default_factory=dict)
+
+
+#: The index-map value of objects drawn with the people (seats): not a person.
+OBJECT_INDEX = 255
+
+
+def _camera(rng: np.random.Generator, distribution: str) -> NDArray[np.float64]:
+    """World-to-camera tilt: pitch (looking down, positive) and roll; in-plane turns for wide/hard."""
+    if distribution == "everyday":
+        return euler_to_rotmat(np.array([rng.uniform(-10, 25), 0.0, rng.uniform(-4, 4)]))
+    pitch = rng.uniform(-35, 70)  # from a low camera looking up to one high above, looking down
+    roll = rng.uniform(-180, 180) if rng.random() < 0.25 else rng.normal(0, 8)
+    return euler_to_rotmat(np.array([pitch, 0.0, roll]))
+
+
+def _box(
+    lo: tuple[float, float, float], hi: tuple[float, float, float]
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """An axis-aligned box between corners ``lo`` and ``hi`` (vertices, outward triangles)."""
+    corners = np.array([[hi[0] if i & 1 else lo[0], hi[1] if i & 2 else lo[1], hi[2] if i & 4 else lo[2]]
+                        for i in range(8)])  # fmt: skip
+    faces = np.array([[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4],
+                      [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]])  # fmt: skip
+    return corners, faces
+
+
+def _wheel(
+    centre: tuple[float, float, float], radius: float, width: float, segments: int = 24
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """A disc (a short cylinder) with its axis along x."""
+    t = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+    ring = np.stack([np.zeros_like(t), radius * np.cos(t), radius * np.sin(t)], -1)
+    side = np.array([width / 2, 0.0, 0.0])
+    verts = np.concatenate([ring - side, ring + side, np.stack([-side, side])])
+    verts = verts + np.asarray(centre)
+    faces = []
+    for k in range(segments):
+        n = (k + 1) % segments
+        faces += [[k, n, segments + k], [n, segments + n, segments + k]]
+        faces += [[2 * segments, n, k], [2 * segments + 1, segments + k, segments + n]]
+    return verts, np.array(faces)
+
+
+def seat_mesh(
+    kind: str, joints_cam: NDArray[np.float64], root_cam: NDArray[np.float64], rng: np.random.Generator
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.uint8]]:
+    """A seat under a seated person, in the camera frame: "chair" (seat, legs, back), "stool"
+    (seat and legs) or "wheelchair" (chair with two large wheels beside the hips, which hide the
+    hips and thighs from the side). Built in the person's body frame (x left, y up, z forward, the
+    pelvis at the origin) from the posed SMPL-24 joints ``(24, 3)`` and root rotation ``(3, 3)``."""
+    local = (joints_cam - joints_cam[0]) @ root_cam  # body frame: R^T (p - pelvis), row-wise
+    hips_y = min(local[1, 1], local[2, 1], local[4, 1], local[5, 1])
+    floor = min(local[7, 1], local[8, 1]) - 0.08
+    top = hips_y - 0.09  # under the thighs
+    half = 0.2 if kind == "stool" else 0.25
+    front = 0.2 if kind == "stool" else 0.28
+    parts = [_box((-half, top - 0.05, -0.22), (half, top, front))]
+    for x in (-half + 0.02, half - 0.04):
+        for z in (-0.2, front - 0.04):
+            parts.append(_box((x, floor, z), (x + 0.03, top - 0.05, z + 0.03)))
+    if kind in ("chair", "wheelchair"):
+        parts.append(_box((-half, top, -0.27), (half, top + rng.uniform(0.4, 0.6), -0.22)))
+    if kind == "wheelchair":
+        radius = rng.uniform(0.28, 0.33)
+        for x in (-half - 0.05, half + 0.05):
+            parts.append(_wheel((x, floor + radius, -0.05), radius, 0.04))
+    verts_list, faces_list, offset = [], [], 0
+    for verts, faces in parts:
+        verts_list.append(verts)
+        faces_list.append(faces + offset)
+        offset += len(verts)
+    verts_local = np.concatenate(verts_list)
+    verts_cam = verts_local @ root_cam.T + joints_cam[0]
+    grey = rng.integers(20, 200)
+    rgb = np.clip(np.array([grey, grey, grey]) + rng.integers(-20, 40, 3), 0, 255).astype(np.uint8)
+    return verts_cam, np.concatenate(faces_list), rgb
 
 
 def project(
@@ -118,8 +209,11 @@ def _render(
     focal: float,
     config: SynthConfig,
     rng: np.random.Generator,
+    objects: list[tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.uint8]]] | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32], NDArray[np.int32]]:
-    """Colour (RGBA), depth and person-index maps of the people, camera at the origin."""
+    """Colour (RGBA), depth and person-index maps of the people, camera at the origin.
+    ``objects`` (vertices in the camera frame, faces, RGB colour) are drawn too, with index
+    OBJECT_INDEX: they hide what is behind them."""
     from fitting.render.mesh import ensure_backend
 
     ensure_backend()
@@ -134,6 +228,11 @@ def _render(
         # No material argument: pyrender then takes the vertex colours (a material would override them).
         node = scene.add(pyrender.Mesh.from_trimesh(tri, smooth=True))
         nodes[node] = i + 1
+    for verts_cam, obj_faces, rgb in objects or []:
+        tri = trimesh.Trimesh(
+            verts_cam @ _FLIP.T, obj_faces, vertex_colors=np.tile(rgb, (len(verts_cam), 1)), process=False
+        )
+        nodes[scene.add(pyrender.Mesh.from_trimesh(tri, smooth=False))] = OBJECT_INDEX
     camera = pyrender.IntrinsicsCamera(
         focal, focal, config.width / 2, config.height / 2, znear=0.05, zfar=100.0
     )
@@ -219,8 +318,8 @@ def generate(
         choices = np.arange(1, config.max_people_per_image + 1)
         count = int(min(remaining, rng.choice(choices, p=_people_weights(config.max_people_per_image))))
         focal = rng.uniform(0.8, 2.0) * config.width  # about 28 to 64 degrees of view
-        pitch = euler_to_rotmat(np.array([rng.uniform(-10, 25), 0.0, rng.uniform(-4, 4)]))
-        poses = sample_poses(count, rng)
+        pitch = _camera(rng, config.distribution)
+        poses = sample_poses(count, rng, distribution=config.distribution)
         if len(population):
             betas = population[rng.integers(len(population), size=count)].astype(np.float64)
         else:
@@ -237,7 +336,13 @@ def generate(
         meshes = [
             (verts[i], person_colours(rng, weights, rest_out.vertices[i].numpy())) for i in range(count)
         ]
-        colour, depth, index_map = _render(meshes, faces, focal, config, rng)
+        joints_cam = posed.joints_smpl24.double().numpy() + transl[:, None]
+        seats = [
+            seat_mesh(kind, joints_cam[i], pose_rot[i, 0].double().numpy(), rng)
+            for i, kind in enumerate(poses.occluder)
+            if kind
+        ]
+        colour, depth, index_map = _render(meshes, faces, focal, config, rng, seats)
         bg = background(rng, config.height, config.width, photos).astype(np.float64)
         alpha = colour[..., 3:4].astype(np.float64) / 255.0
         composed = (colour[..., :3] * alpha + bg * (1 - alpha)).astype(np.uint8)
@@ -250,7 +355,7 @@ def generate(
 
         principal = (config.width / 2, config.height / 2)
         coco3d = body.keypoints_coco17(torch.as_tensor(verts, dtype=torch.float32)).double().numpy()
-        joints24 = posed.joints_smpl24.double().numpy() + transl[:, None]
+        joints24 = joints_cam
         joints49 = posed.joints_spin49.double().numpy() + transl[:, None]
         for i in range(count):
             person = i + 1

@@ -23,7 +23,8 @@ negated).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -341,14 +342,296 @@ FAMILIES: dict[str, tuple[Family, float]] = {
 }
 
 
+Root = tuple[float, float, float]
+RootFamily = Callable[[np.random.Generator], tuple[Angles, str, Root | None, str]]
+
+
+def _root(x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Root:
+    return (float(x), float(y), float(z))
+
+
+def _arms_up(a: Angles, rng: np.random.Generator, spread: float = 0.0) -> None:
+    """Both arms straight over the head (``spread`` degrees apart from vertical, each side)."""
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        a[f"{side}_shoulder"] = (
+            rng.normal(0, 8),
+            sign * rng.normal(0, 10),
+            sign * (95 - spread + rng.normal(0, 5)),
+        )
+        a[f"{side}_elbow"] = (0.0, sign * -abs(rng.normal(5, 6)), 0.0)
+
+
+# Every family below returns (joint angles, family, root Euler (x, y, z) in degrees or None for
+# upright, occluder). The root turns the body frame before the heading: Rx(+90) lies face down,
+# Rx(-90) on the back, Rz(180) stands on the head facing the same way. Occluder: "" none, "chair",
+# "wheelchair" or "stool" (a seat drawn under the person and in front of the legs).
+
+
+def _handstand(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_up(a, rng)
+    kind = rng.integers(3)  # legs together, split front-back, straddle
+    if kind == 0:
+        _sym(a, "hip", (rng.normal(5, 8), 0.0, rng.normal(3, 3)))
+    elif kind == 1:
+        front, back = ("left", "right") if rng.random() < 0.5 else ("right", "left")
+        a[f"{front}_hip"] = (rng.uniform(-110, -50), 0.0, 0.0)
+        a[f"{back}_hip"] = (rng.uniform(10, 30), 0.0, 0.0)
+        a[f"{back}_knee"] = (rng.uniform(0, 90), 0.0, 0.0)
+    else:
+        _sym(a, "hip", (rng.normal(-10, 8), 0.0, rng.uniform(25, 50)))
+    a["spine1"] = (rng.uniform(-25, 5), 0.0, 0.0)  # back arched
+    a["neck"] = (rng.uniform(-40, 0), 0.0, 0.0)  # looking at the floor
+    return a, "handstand", _root(rng.normal(0, 12), 0.0, 180 + rng.normal(0, 12)), ""
+
+
+def _cartwheel(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_up(a, rng, spread=rng.uniform(10, 40))
+    _sym(a, "hip", (rng.normal(0, 8), 0.0, rng.uniform(30, 50)))
+    _sym(a, "knee", (abs(rng.normal(5, 8)), 0.0, 0.0))
+    turn = rng.uniform(45, 180) * rng.choice([-1.0, 1.0])  # on one hand, on both, coming down
+    return a, "cartwheel", _root(rng.normal(0, 10), 0.0, turn), ""
+
+
+def _walkover(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_up(a, rng, spread=rng.uniform(0, 20))
+    lead, trail = ("left", "right") if rng.random() < 0.5 else ("right", "left")
+    a[f"{lead}_hip"] = (rng.uniform(-125, -70), 0.0, 0.0)
+    a[f"{trail}_hip"] = (rng.uniform(15, 30), 0.0, 0.0)
+    a[f"{trail}_knee"] = (rng.uniform(0, 60), 0.0, 0.0)
+    a["spine1"] = (rng.uniform(-25, -10), 0.0, 0.0)  # bridge: spine extended
+    a["spine2"] = (rng.uniform(-15, -5), 0.0, 0.0)
+    a["spine3"] = (rng.uniform(-10, 0), 0.0, 0.0)
+    a["neck"] = (rng.uniform(-40, -10), 0.0, 0.0)
+    back = rng.random() < 0.5  # backwalkover (face up) or front walkover
+    pitch = -rng.uniform(100, 200) if back else rng.uniform(100, 200)
+    return a, "walkover", _root(pitch, rng.normal(0, 10), rng.normal(0, 10)), ""
+
+
+def _flip(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    shape = rng.integers(3)  # tuck, pike, layout
+    if shape == 0:
+        _sym(a, "hip", (rng.uniform(-125, -100), 0.0, rng.normal(8, 5)))
+        _sym(a, "knee", (rng.uniform(110, 145), 0.0, 0.0))
+        for side, sign in (("left", 1.0), ("right", -1.0)):  # hands on the shins
+            a[f"{side}_shoulder"] = (0.0, sign * rng.normal(-80, 10), sign * rng.normal(-40, 10))
+            a[f"{side}_elbow"] = (0.0, sign * rng.uniform(-110, -60), 0.0)
+        a["spine1"] = (rng.uniform(30, 50), 0.0, 0.0)
+        a["spine2"] = (rng.uniform(15, 30), 0.0, 0.0)
+    elif shape == 1:
+        _sym(a, "hip", (rng.uniform(-125, -90), 0.0, rng.normal(4, 4)))
+        for side, sign in (("left", 1.0), ("right", -1.0)):
+            a[f"{side}_shoulder"] = (0.0, sign * rng.normal(-90, 15), sign * rng.normal(-50, 15))
+        a["spine1"] = (rng.uniform(20, 45), 0.0, 0.0)
+    else:
+        _arms_up(a, rng, spread=rng.uniform(0, 60))
+        a["spine1"] = (rng.uniform(-20, 5), 0.0, 0.0)
+    name = ("tuck", "pike", "layout")[int(shape)]
+    return a, f"flip ({name})", _root(rng.uniform(-180, 180), rng.normal(0, 15), rng.normal(0, 15)), ""
+
+
+def _dive(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_up(a, rng, spread=rng.uniform(0, 25))
+    _sym(a, "hip", (rng.uniform(-30, 10), 0.0, rng.normal(3, 3)))
+    a["spine1"] = (rng.uniform(-20, 10), 0.0, 0.0)
+    # horizontal (a save, a dive into water or onto a base) to head first and down
+    return a, "diving", _root(rng.uniform(60, 150), rng.normal(0, 10), rng.normal(0, 15)), ""
+
+
+def _slide(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    lead, fold = ("left", "right") if rng.random() < 0.5 else ("right", "left")
+    a[f"{lead}_hip"] = (rng.uniform(-70, -30), 0.0, 0.0)
+    a[f"{lead}_knee"] = (rng.uniform(0, 30), 0.0, 0.0)
+    a[f"{fold}_hip"] = (rng.uniform(-60, -20), 0.0, rng.uniform(0, 30) * (1 if fold == "left" else -1))
+    a[f"{fold}_knee"] = (rng.uniform(80, 130), 0.0, 0.0)
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        a[f"{side}_shoulder"] = (0.0, sign * rng.uniform(-60, 20), sign * rng.uniform(-30, 90))
+    a["spine1"] = (rng.uniform(10, 40), 0.0, 0.0)  # torso raised off the ground
+    return a, "sliding", _root(-rng.uniform(45, 80), rng.normal(0, 10), rng.normal(0, 10)), ""
+
+
+def _plank(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    for side, sign in (("left", 1.0), ("right", -1.0)):  # arms under the shoulders
+        a[f"{side}_shoulder"] = (0.0, sign * rng.normal(-85, 8), sign * rng.normal(-15, 8))
+        a[f"{side}_elbow"] = (
+            0.0,
+            sign * (-rng.uniform(0, 20) if rng.random() < 0.5 else -rng.uniform(70, 100)),
+            0.0,
+        )
+    _sym(a, "ankle", (rng.uniform(15, 45), 0.0, 0.0))  # on the toes
+    if rng.random() < 0.3:  # a side plank
+        return a, "plank", _root(rng.normal(75, 8), 0.0, rng.uniform(60, 90) * rng.choice([-1.0, 1.0])), ""
+    return a, "plank", _root(rng.normal(78, 6), 0.0, rng.normal(0, 5)), ""
+
+
+def _lying_wide(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a, _ = [_standing, _jumping_jack, _arms_overhead, _kneeling, _balance][int(rng.integers(5))](rng)
+    how = int(rng.integers(4))
+    root = [(-90.0, 0.0, 0.0), (90.0, 0.0, 0.0), (0.0, 0.0, 90.0), (0.0, 0.0, -90.0)][how]
+    return a, "lying", _root(root[0] + rng.normal(0, 8), rng.normal(0, 10), root[2] + rng.normal(0, 8)), ""
+
+
+def _seated(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a, _ = _sitting(rng)
+    seat = ["chair", "wheelchair", "stool"][int(rng.choice(3, p=[0.5, 0.3, 0.2]))]
+    if rng.random() < 0.4:  # legs crossed or stretched out
+        a["left_knee"] = (rng.uniform(20, 90), 0.0, 0.0)
+    if rng.random() < 0.4:  # arms on a table, a phone, a wheel
+        for side, sign in (("left", 1.0), ("right", -1.0)):
+            a[f"{side}_shoulder"] = (
+                rng.normal(0, 10),
+                sign * rng.uniform(-90, -30),
+                sign * rng.uniform(-70, -20),
+            )
+            a[f"{side}_elbow"] = (0.0, sign * rng.uniform(-120, -30), 0.0)
+    a["spine1"] = (rng.uniform(-10, 30), rng.normal(0, 8), 0.0)
+    family = {"chair": "seated on a chair", "wheelchair": "in a wheelchair", "stool": "seated on a stool"}[
+        seat
+    ]
+    return a, family, None, seat
+
+
+def _ground_sitting(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_down(a, rng, spread=20)
+    kind = rng.integers(3)  # legs out, cross-legged, knees up
+    if kind == 0:
+        _sym(a, "hip", (rng.uniform(-100, -80), rng.normal(0, 8), rng.uniform(0, 20)))
+        _sym(a, "knee", (rng.uniform(0, 20), 0.0, 0.0))
+    elif kind == 1:
+        _sym(a, "hip", (rng.uniform(-100, -70), rng.uniform(-45, -25), rng.uniform(35, 50)))
+        _sym(a, "knee", (rng.uniform(120, 145), 0.0, 0.0))
+    else:
+        _sym(a, "hip", (rng.uniform(-125, -105), 0.0, rng.uniform(0, 20)))
+        _sym(a, "knee", (rng.uniform(100, 140), 0.0, 0.0))
+        for side, sign in (("left", 1.0), ("right", -1.0)):  # arms round the knees
+            a[f"{side}_shoulder"] = (0.0, sign * rng.normal(-70, 10), sign * rng.normal(-50, 10))
+            a[f"{side}_elbow"] = (0.0, sign * rng.uniform(-90, -40), 0.0)
+    a["spine1"] = (rng.uniform(0, 35), 0.0, 0.0)
+    lean = rng.uniform(-30, 10)  # leaning back on the hands, or forward
+    return a, "seated on the ground", _root(lean, 0.0, rng.normal(0, 5)), ""
+
+
+def _deep_squat(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _sym(a, "hip", (rng.uniform(-125, -110), rng.normal(0, 8), rng.uniform(15, 40)))
+    _sym(a, "knee", (rng.uniform(130, 145), 0.0, 0.0))
+    _sym(a, "ankle", (rng.uniform(-25, -15), 0.0, 0.0))
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        a[f"{side}_shoulder"] = (0.0, sign * rng.uniform(-100, -40), sign * rng.uniform(-60, 0))
+        a[f"{side}_elbow"] = (0.0, sign * rng.uniform(-100, 0), 0.0)
+    a["spine1"] = (rng.uniform(10, 45), 0.0, 0.0)
+    return a, "deep squat", _root(rng.uniform(0, 25), 0.0, rng.normal(0, 5)), ""
+
+
+def _kneeling_both(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_down(a, rng, spread=25)
+    if rng.random() < 0.5:  # upright on both knees
+        _sym(a, "hip", (rng.normal(0, 10), 0.0, rng.normal(5, 4)))
+        _sym(a, "knee", (rng.normal(90, 8), 0.0, 0.0))
+        return a, "kneeling", None, ""
+    _sym(a, "hip", (rng.uniform(-60, -20), 0.0, rng.normal(8, 5)))  # sitting back on the heels
+    _sym(a, "knee", (rng.uniform(135, 145), 0.0, 0.0))
+    a["spine1"] = (rng.uniform(0, 45), 0.0, 0.0)
+    return a, "kneeling", _root(rng.uniform(0, 40), 0.0, 0.0), ""
+
+
+def _splits(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a: Angles = {}
+    _arms_up(a, rng, spread=rng.uniform(0, 90)) if rng.random() < 0.5 else _arms_down(a, rng, spread=25)
+    if rng.random() < 0.5:  # front split, as far as clinical limits allow (about 155 degrees)
+        front, back = ("left", "right") if rng.random() < 0.5 else ("right", "left")
+        a[f"{front}_hip"] = (rng.uniform(-125, -100), 0.0, 0.0)
+        a[f"{back}_hip"] = (rng.uniform(20, 30), 0.0, 0.0)
+        root = _root(rng.uniform(-20, 20), 0.0, 0.0)
+    else:  # side split / straddle
+        _sym(a, "hip", (rng.uniform(-20, 0), rng.uniform(-20, 0), rng.uniform(40, 50)))
+        root = _root(rng.uniform(0, 60), 0.0, 0.0)  # torso upright or folded forward
+    return a, "splits", root, ""
+
+
+def _high_kick(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+    a, _ = _standing(rng)
+    side, sign = ("left", 1.0) if rng.random() < 0.5 else ("right", -1.0)
+    if rng.random() < 0.5:  # front kick
+        a[f"{side}_hip"] = (rng.uniform(-125, -90), 0.0, sign * rng.uniform(0, 20))
+        a[f"{side}_knee"] = (rng.uniform(0, 40), 0.0, 0.0)
+        root = _root(rng.uniform(-30, -5), 0.0, 0.0)  # leaning back
+    else:  # side kick: the body tips away from the kicking leg
+        a[f"{side}_hip"] = (rng.uniform(-40, 0), 0.0, sign * rng.uniform(35, 50))
+        a[f"{side}_knee"] = (rng.uniform(0, 30), 0.0, 0.0)
+        root = _root(0.0, 0.0, -sign * rng.uniform(20, 60))
+    for s, sg in (("left", 1.0), ("right", -1.0)):
+        a[f"{s}_shoulder"] = (0.0, sg * rng.uniform(-90, 0), sg * rng.uniform(-60, 30))
+        a[f"{s}_elbow"] = (0.0, sg * rng.uniform(-130, -20), 0.0)
+    return a, "high kick", root, ""
+
+
+def _lift(family: Family, name: str) -> RootFamily:
+    """An everyday family in the root-aware form: upright, no occluder."""
+
+    def sample(rng: np.random.Generator) -> tuple[Angles, str, Root | None, str]:
+        angles, _ = family(rng)
+        return angles, name, None, ""
+
+    return sample
+
+
+#: The poses that sports and everyday datasets hold beyond the everyday mixture (LSPet, MPII's
+#: sports, COCO's seated people): inverted, horizontal, seated with a seat in front of the legs,
+#: on the ground, deep squats, kneeling, splits and high kicks.
+HARD_FAMILIES: dict[str, tuple[RootFamily, float]] = {
+    "handstand": (_handstand, 0.08),
+    "cartwheel": (_cartwheel, 0.08),
+    "walkover": (_walkover, 0.07),
+    "flip": (_flip, 0.08),
+    "diving": (_dive, 0.07),
+    "sliding": (_slide, 0.05),
+    "plank": (_plank, 0.06),
+    "lying": (_lying_wide, 0.08),
+    "seated": (_seated, 0.12),
+    "seated on the ground": (_ground_sitting, 0.08),
+    "deep squat": (_deep_squat, 0.06),
+    "kneeling": (_kneeling_both, 0.05),
+    "splits": (_splits, 0.05),
+    "high kick": (_high_kick, 0.04),
+    "lunge": (_lift(_lunge, "lunge"), 0.015),
+    "throwing": (_lift(_throwing, "throwing"), 0.015),
+    "kicking": (_lift(_kicking, "kicking"), 0.01),
+}
+
+Distribution = Literal["everyday", "wide", "hard"]
+DISTRIBUTIONS: tuple[str, ...] = get_args(Distribution)
+#: Share of the hard families in the "wide" mixture (the rest is the everyday one).
+WIDE_HARD_SHARE = 0.45
+
+
 @dataclass(frozen=True)
 class PoseSample:
     axis_angle: NDArray[np.float64]  # (N, 24, 3); index 0 the global orientation, world frame
     family: list[str]
+    occluder: list[str] = field(default_factory=list)  # "" or the seat drawn with each person
 
 
-def sample_poses(count: int, rng: np.random.Generator, noise_deg: float = 6.0) -> PoseSample:
-    """``count`` poses from the family mixture, Gaussian joint noise, clipped to LIMITS_DEG."""
+def sample_poses(
+    count: int, rng: np.random.Generator, noise_deg: float = 6.0, distribution: Distribution = "everyday"
+) -> PoseSample:
+    """``count`` poses, Gaussian joint noise, clipped to LIMITS_DEG.
+
+    ``everyday``: the original mixture (FAMILIES), upright or lying, as every earlier set was made
+    (the same seed gives the same poses); ``hard``: HARD_FAMILIES only, with their own root
+    orientations (inverted, horizontal, tumbling); ``wide``: both, WIDE_HARD_SHARE of them hard."""
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"unknown pose distribution {distribution!r}; choose from {list(DISTRIBUTIONS)}")
+    if distribution != "everyday":
+        return _sample_rooted(count, rng, noise_deg, distribution)
     names = list(FAMILIES)
     weights = np.array([FAMILIES[n][1] for n in names])
     picks = rng.choice(len(names), size=count, p=weights / weights.sum())
@@ -363,7 +646,41 @@ def sample_poses(count: int, rng: np.random.Generator, noise_deg: float = 6.0) -
     euler[:, 1:] = np.clip(euler[:, 1:], LIMITS_DEG[1:, :, 0], LIMITS_DEG[1:, :, 1])
     rot = euler_to_rotmat(euler, _ARM_MASK)
     rot[:, 0] = _global_orientation(rng, families)
-    return PoseSample(axis_angle=rotmat_to_axis_angle_np(rot), family=families)
+    return PoseSample(axis_angle=rotmat_to_axis_angle_np(rot), family=families, occluder=[""] * count)
+
+
+def _sample_rooted(count: int, rng: np.random.Generator, noise_deg: float, distribution: str) -> PoseSample:
+    table: list[tuple[RootFamily, float]] = [(f, w) for f, w in HARD_FAMILIES.values()]
+    if distribution == "wide":
+        hard_total = sum(w for _, w in table)
+        every_total = sum(w for _, w in FAMILIES.values())
+        table = [(f, w * WIDE_HARD_SHARE / hard_total) for f, w in table] + [
+            (_lift(f, name), w * (1 - WIDE_HARD_SHARE) / every_total) for name, (f, w) in FAMILIES.items()
+        ]
+    weights = np.array([w for _, w in table])
+    picks = rng.choice(len(table), size=count, p=weights / weights.sum())
+    euler = np.zeros((count, 24, 3))
+    families: list[str] = []
+    occluders: list[str] = []
+    roots: list[Root | None] = []
+    for i, pick in enumerate(picks):
+        angles, family, root, occluder = table[pick][0](rng)
+        for joint, value in angles.items():
+            euler[i, SMPL24_NAMES.index(joint)] = value
+        families.append(family)
+        occluders.append(occluder)
+        roots.append(root)
+    euler[:, 1:] += rng.normal(0.0, noise_deg, size=(count, 23, 3))
+    euler[:, 1:] = np.clip(euler[:, 1:], LIMITS_DEG[1:, :, 0], LIMITS_DEG[1:, :, 1])
+    rot = euler_to_rotmat(euler, _ARM_MASK)
+    yaw = euler_to_rotmat(np.stack([np.zeros(count), rng.uniform(-180, 180, count), np.zeros(count)], -1))
+    lean = euler_to_rotmat(np.stack([rng.normal(0, 6, count), np.zeros(count), rng.normal(0, 6, count)], -1))
+    for i, root in enumerate(roots):
+        if root is None:
+            rot[i, 0] = yaw[i] @ lean[i]
+        else:  # rooted families: Rz Rx Ry order, so a large turn about z (cartwheel) stays a turn
+            rot[i, 0] = yaw[i] @ euler_to_rotmat(np.array(root), arm=True)
+    return PoseSample(axis_angle=rotmat_to_axis_angle_np(rot), family=families, occluder=occluders)
 
 
 def _global_orientation(rng: np.random.Generator, families: list[str]) -> NDArray[np.float64]:

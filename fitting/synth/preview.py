@@ -10,6 +10,7 @@ import torch
 from numpy.typing import NDArray
 
 from fitting.render.draw import draw_keypoints, grid
+from fitting.synth.poses import Distribution
 
 
 def annotated_grid(folder: Path, count: int = 16, columns: int = 8, scale: float = 0.5) -> NDArray[np.uint8]:
@@ -32,8 +33,10 @@ def annotated_grid(folder: Path, count: int = 16, columns: int = 8, scale: float
     return grid(tiles, columns)
 
 
-def pose_grid(count: int = 24, seed: int = 0, columns: int = 8, size: int = 200) -> NDArray[np.uint8]:
-    """Renders of ``count`` poses drawn from the pose distribution (mean shape, seen from the front)."""
+def pose_grid(
+    count: int = 24, seed: int = 0, columns: int = 8, size: int = 200, distribution: Distribution = "everyday"
+) -> NDArray[np.uint8]:
+    """Renders of ``count`` poses drawn from a pose distribution (mean shape, seen from the front)."""
     import cv2
 
     from fitting.body.model import BodyModel
@@ -42,7 +45,7 @@ def pose_grid(count: int = 24, seed: int = 0, columns: int = 8, size: int = 200)
     from fitting.synth.poses import sample_poses
 
     body = BodyModel.open_body()
-    poses = sample_poses(count, np.random.default_rng(seed))
+    poses = sample_poses(count, np.random.default_rng(seed), distribution=distribution)
     with torch.no_grad():
         out = body(torch.zeros(count, 10), axis_angle_to_rotmat(torch.as_tensor(poses.axis_angle)).float())
     tiles = []

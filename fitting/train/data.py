@@ -138,10 +138,12 @@ class Augment:
     scale_range: float = 0.2  # box scale times U(1 - r, 1 + r)
     shift: float = 0.05  # centre moved by up to this fraction of the box side
     colour: float = 0.4  # per-channel gain in U(1 - c, 1 + c)
+    rotate_prob: float = 0.0  # share of crops turned in-plane about their centre
+    rotate_deg: float = 180.0  # by an angle in U(-r, r) degrees (the 3D truth turns with them)
 
     @classmethod
     def none(cls) -> Augment:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 class PersonDataset(Dataset[dict[str, torch.Tensor]]):
@@ -216,6 +218,10 @@ class PersonDataset(Dataset[dict[str, torch.Tensor]]):
             pose = flip_pose(pose) if pose is not None else None
             if joints is not None:
                 joints = joints[list(GT24_FLIP)] * np.array([-1.0, 1.0, 1.0])
+        if aug.rotate_prob and rng.random() < aug.rotate_prob:
+            crop, keypoints, labels, pose, joints = rotate_sample(
+                crop, keypoints, labels, pose, joints, rng.uniform(-aug.rotate_deg, aug.rotate_deg)
+            )
         if aug.colour:
             crop = np.clip(crop * rng.uniform(1 - aug.colour, 1 + aug.colour, size=3), 0, 1)
         channels = normalize_rgb(crop)
@@ -243,6 +249,47 @@ class PersonDataset(Dataset[dict[str, torch.Tensor]]):
             "box": torch.tensor([box.center_x, box.center_y, box.scale], dtype=torch.float64),
             "flip": torch.tensor(flip),
         }
+
+
+def rotate_sample(
+    crop: NDArray[np.float64],
+    keypoints: NDArray[np.float64],
+    labels: NDArray[np.float64],
+    pose: NDArray[np.float64] | None,
+    joints: NDArray[np.float64] | None,
+    degrees: float,
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64] | None,
+    NDArray[np.float64] | None,
+]:
+    """Turn a square crop ``(S, S, 3)`` about its centre by ``degrees`` (counter-clockwise as seen),
+    with its crop-pixel keypoints and labels ``(K, 3)``, and the 3D truth with it: the global
+    orientation and the camera-frame joints turn about the camera's optical axis (x right, y down)."""
+    import cv2
+
+    size = crop.shape[0]
+    centre = ((size - 1) / 2.0, (size - 1) / 2.0)
+    matrix = cv2.getRotationMatrix2D(centre, degrees, 1.0)  # [[c, s, tx], [-s, c, ty]]
+    turned = cv2.warpAffine(
+        np.ascontiguousarray(crop), matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0)
+    )
+
+    def move(points: NDArray[np.float64]) -> NDArray[np.float64]:
+        out = points.copy()
+        out[:, :2] = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+        return out
+
+    turn = np.eye(3)
+    turn[:2, :2] = matrix[:, :2]
+    if pose is not None:
+        pose = pose.copy()
+        pose[0] = turn @ pose[0]
+    if joints is not None:
+        joints = joints @ turn.T
+    return np.asarray(turned, dtype=np.float64), move(keypoints), move(labels), pose, joints
 
 
 def describe(people: list[Person]) -> dict[str, Any]:

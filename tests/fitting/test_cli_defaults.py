@@ -44,12 +44,26 @@ def test_bootstrap_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.chdir(tmp_path)
     args = build_parser().parse_args(["bootstrap"])
     config = BootstrapConfig(work=args.work, export=args.export)
-    assert (args.people, args.test_people, args.minutes, args.workers, args.device) == (
+    assert (
+        args.people,
+        args.minutes,
+        args.workers,
+        args.device,
+        args.distribution,
+        args.init,
+        args.baseline,
+        args.rotate,
+        args.lr,
+    ) == (
         config.people,
-        config.test_people,
         config.minutes,
         config.workers,
         config.device,
+        config.distribution,
+        config.init,
+        config.baseline,
+        config.rotate_prob,
+        config.lr,
     )
     assert args.work == tmp_path.resolve() / "data" / "bootstrap"
     assert args.export == BOOTSTRAP_REGRESSOR_PATH == DATA_DIR / "bootstrap_hmr.pt"

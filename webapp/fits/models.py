@@ -84,6 +84,17 @@ class FitChunk(TrackedWork):
         return f"job {self.job_id} chunk {self.index} ({self.status})"
 
 
+#: fitting.sanity's verdict codes, in words (the job page filters by them).
+SANITY_CODE_CHOICES = [
+    ("ok", "passes"),
+    ("betas", "max |beta| too large"),
+    ("keypoint_loss", "2D keypoint loss too large"),
+    ("relative_error", "2D error too large for the person's size"),
+    ("joint_limits", "a joint beyond its limits"),
+    ("self_intersection", "a limb through the torso"),
+]
+
+
 class Fit(models.Model):
     job = models.ForeignKey(FitJob, on_delete=models.CASCADE, related_name="fits")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="fits")
@@ -100,6 +111,15 @@ class Fit(models.Model):
     sanity_ok = models.BooleanField()
     sanity_reason = models.CharField(max_length=200)
     sanity_rule = models.CharField(max_length=16, default="paper")
+    sanity_code = models.CharField(
+        max_length=24,
+        choices=SANITY_CODE_CHOICES,
+        default="ok",
+        help_text="which check decided (fitting.sanity)",
+    )
+    turn_deg = models.PositiveSmallIntegerField(
+        default=0, help_text="the upright search's turn of the crop the fit started from (degrees)"
+    )
     seconds = models.FloatField()
     checkpoint_sha256 = models.CharField(max_length=64, blank=True, help_text="the regressor that made it")
     body_model = models.CharField(max_length=500, blank=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from fitting.config import running_config
@@ -13,7 +13,7 @@ from fitting.results import PersonFit, SanityVerdict
 from webapp.core.media import media_url
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import source_person
-from webapp.fits.models import Fit, FitJob, Render
+from webapp.fits.models import SANITY_CODE_CHOICES, Fit, FitJob, Render
 
 
 def job_queue_place(job: FitJob) -> int | None:
@@ -73,12 +73,13 @@ def person_fit(fit: Fit) -> PersonFit:
         keypoint_loss=fit.keypoint_loss,
         loss_before=fit.loss_before,
         loss_after=fit.loss_after,
-        verdict=SanityVerdict(fit.sanity_ok, fit.sanity_reason, fit.sanity_rule),  # type: ignore[arg-type]
+        verdict=SanityVerdict(fit.sanity_ok, fit.sanity_reason, fit.sanity_rule, fit.sanity_code),  # type: ignore[arg-type]
         seconds=fit.seconds,
         config=running_config(job.method, job.method_config()),
         checkpoint_sha256=fit.checkpoint_sha256,
         body_model=fit.body_model,
         prior=fit.prior,
+        turn_deg=fit.turn_deg,
     )
 
 
@@ -92,12 +93,33 @@ def job_list() -> QuerySet[FitJob]:
 
 
 def job_fits(job: FitJob, sanity: str = "", order: str = "") -> QuerySet[Fit]:
+    """A job's fits: all, ``ok``, ``failed``, or those rejected by one check (a sanity code)."""
     fits = Fit.objects.filter(job=job).select_related("person", "person__image")
     if sanity == "ok":
         fits = fits.filter(sanity_ok=True)
     elif sanity == "failed":
         fits = fits.filter(sanity_ok=False)
+    elif sanity in SANITY_CODES:
+        fits = fits.filter(sanity_ok=False, sanity_code=sanity)
     return fits.order_by({"error": "-mean_error_px", "iterations": "-iterations"}.get(order, "id"))
+
+
+SANITY_CODES = {code for code, _ in SANITY_CODE_CHOICES if code != "ok"}
+
+
+def rejection_reasons(job: FitJob) -> list[tuple[str, str, int]]:
+    """(code, words, fits) for each check that rejected some of the job's fits, most first."""
+    labels = dict(SANITY_CODE_CHOICES)
+    counts = (
+        Fit.objects.filter(job=job, sanity_ok=False)
+        .values("sanity_code")
+        .annotate(fits=Count("id"))
+        .order_by("-fits", "sanity_code")
+    )
+    return [
+        (row["sanity_code"], labels.get(row["sanity_code"], row["sanity_code"]), row["fits"])
+        for row in counts
+    ]
 
 
 def render_urls(fits: list[Fit]) -> dict[int, dict[str, str]]:

@@ -188,6 +188,8 @@ def fit_row(*, job: FitJob, fit: PersonFit) -> Fit:
         sanity_ok=fit.verdict.ok,
         sanity_reason=fit.verdict.reason,
         sanity_rule=fit.verdict.rule,
+        sanity_code=fit.verdict.code,
+        turn_deg=fit.turn_deg,
         seconds=round(fit.seconds, 3),
         checkpoint_sha256=fit.checkpoint_sha256,
         body_model=fit.body_model[:500],

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from fitting.config import EftConfig, default_of
+from fitting.config import SANITY_RULES, THRESHOLD_UNITS, EftConfig, default_of
 from fitting.datasets.filters import DEFAULT_FILTER, FILTERS
 from webapp.core.models import field_default
 from webapp.datasets.models import Dataset
@@ -22,6 +22,7 @@ from webapp.fits.selectors import (
     job_plot_png,
     job_progress,
     job_summary,
+    rejection_reasons,
     render_urls,
 )
 from webapp.fits.services import fit_job_cancel, fit_job_config, fit_job_retry_failed, fit_job_start
@@ -40,6 +41,21 @@ class FitJobForm(forms.Form):
         initial=default_of(EftConfig, "max_iterations"), min_value=0, max_value=1000,
         help_text="EFT (OCHuman: 100)",
     )  # fmt: skip
+    sanity = forms.ChoiceField(
+        choices=[(r, r) for r in SANITY_RULES], initial=default_of(EftConfig, "sanity"), label="Sanity rule",
+        required=False,
+        help_text="paper: max |beta| and the 2D loss; exporter: stricter; plausible: the paper's plus the 2D "
+        "error for the person's size, joint limits and limbs through the torso",
+    )  # fmt: skip
+    threshold_units = forms.ChoiceField(
+        choices=[(u, u) for u in THRESHOLD_UNITS], initial=default_of(EftConfig, "threshold_units"),
+        label="Stop threshold in", help_text="3 pixels of the original image, or of the 224-pixel crop",
+        required=False,
+    )  # fmt: skip
+    upright_search = forms.BooleanField(
+        required=False, initial=default_of(EftConfig, "upright_search"),
+        help_text="start from the crop turned by 0/90/180/270 degrees that the regressor reads best",
+    )  # fmt: skip
     chunk_size = forms.IntegerField(initial=field_default(FitJob, "chunk_size"), min_value=1, max_value=4096)
 
 
@@ -49,7 +65,14 @@ def job_list_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         options = (
-            {"max_iterations": data["max_iterations"]} if data["method"] != FitJob.Method.SMPLIFY else {}
+            {
+                "max_iterations": data["max_iterations"],
+                "sanity": data["sanity"] or default_of(EftConfig, "sanity"),
+                "threshold_units": data["threshold_units"] or default_of(EftConfig, "threshold_units"),
+                "upright_search": data["upright_search"],
+            }
+            if data["method"] != FitJob.Method.SMPLIFY
+            else {}
         )
         try:
             job = fit_job_start(
@@ -81,7 +104,7 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
         "fits/job.html",
         {"job": job, "progress": job_progress(job), "summary": job_summary(job), "actions": job_actions(job),
          "config": sorted(job.config.items()), "page": page, "fits": fits, "renders": render_urls(fits),
-         "sanity": sanity, "order": order},
+         "sanity": sanity, "order": order, "reasons": rejection_reasons(job)},
     )  # fmt: skip
 
 

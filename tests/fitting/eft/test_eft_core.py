@@ -83,11 +83,13 @@ def test_sanity_rules() -> None:
     small = torch.zeros(10)
     assert sanity_verdict(small, 0.001, "paper") == SanityVerdict(True, "ok", "paper")
     assert sanity_verdict(small, 0.001, "exporter") == SanityVerdict(
-        False, "2D keypoint loss 0.00100 > 0.0005", "exporter"
+        False, "2D keypoint loss 0.00100 > 0.0005", "exporter", "keypoint_loss"
     )
     big = torch.zeros(10)
     big[3] = -5.5
-    assert sanity_verdict(big, 0.0, "paper") == SanityVerdict(False, "max |beta| 5.50 > 5.0", "paper")
+    assert sanity_verdict(big, 0.0, "paper") == SanityVerdict(
+        False, "max |beta| 5.50 > 5.0", "paper", "betas"
+    )
     assert sanity_verdict(big / 5.5 * 4, 0.0, "exporter").reason == "max |beta| 4.00 > 3.0"
 
 

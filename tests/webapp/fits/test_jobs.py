@@ -404,7 +404,8 @@ def test_start_a_job_from_the_api(dataset: Dataset, django_capture_on_commit_cal
     assert bad.status_code == 400
     assert bad.json() == {"config": ["unknown option(s) ['max_iters']; EftConfig has " + str(sorted(
         ["lr", "max_iterations", "threshold_px", "shape_weight", "gamma", "keypoint_weight", "leg_weight",
-         "camera_weight", "overall", "ignore_hips", "min_leg_length", "sanity"]
+         "camera_weight", "overall", "ignore_hips", "min_leg_length", "sanity", "threshold_units",
+         "upright_search"]
     ))]}  # fmt: skip
     assert (
         client.post("/api/fits/jobs/", {"dataset": 999}, content_type="application/json").status_code == 400
