@@ -239,22 +239,28 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from fitting.device import resolve_device
     from fitting.fit import Regressor
     from fitting.smplify.prior import PosePrior
-    from fitting.synth.generate import SynthConfig, generate
+    from fitting.synth.generate import HELDOUT_SETS, generate
 
     device = resolve_device(args.device)
-    folder = args.synthetic
-    if folder is None:
-        folder = args.work / f"heldout-seed{args.seed}-{args.people}"
-        if not folder.exists():
-            print(f"making the held-out set: {args.people} synthetic people, seed {args.seed} -> {folder}")
-            generate(
-                SynthConfig(people=args.people + args.people // 5, seed=args.seed, distribution="everyday"),
-                folder,
-            )
+    folders: dict[str, Path] = {}
+    if args.synthetic is not None:
+        folders[""] = args.synthetic
+    else:
+        wanted_sets = [name.strip() for name in args.sets.split(",") if name.strip()]
+        unknown_sets = sorted(set(wanted_sets) - set(HELDOUT_SETS))
+        if unknown_sets or not wanted_sets:
+            raise SystemExit(f"--sets: unknown {unknown_sets}; choose from {sorted(HELDOUT_SETS)}")
+        for name in wanted_sets:
+            held = HELDOUT_SETS[name]
+            folder = args.work / f"heldout-{name}-{args.people}"
+            if not folder.exists():
+                # The first people of the fixed held-out set (a seed draws the same people first),
+                # with a fifth more to make up for those with too few labels.
+                print(f"making the {name} held-out set: {args.people} people, seed {held.seed} -> {folder}")
+                generate(dataclasses.replace(held, people=args.people + args.people // 5), folder)
+            folders[name] = folder
     regressor = Regressor.load(args.checkpoint, device)
     body = BodyModel.open_body().to(device)
-    cases = load_cases(folder, regressor, args.people)
-    cases = dataclasses.replace(cases, truth_gt24=cases.truth_gt24.to(device))
     shipped = PosePrior.shipped()
     user = PosePrior.load(args.gmm) if args.gmm else None
     methods = default_methods(gamma=args.gamma, with_user_prior=user is not None)
@@ -265,23 +271,34 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if unknown:
             raise SystemExit(f"--methods: unknown {unknown}; choose from {sorted(known)}")
         methods = [m for m in methods if m.key in wanted]
-    print(f"comparing {len(methods)} methods on {len(cases.targets)} people on {device}")
     bars: list[Any] = []
 
     def progress(name: str, total: int) -> Any:
+        if bars:
+            bars.pop().close()  # the previous method is done
         bar = tqdm(total=total, desc=f"{name:32s}", unit="person", leave=True)
         bars.append(bar)
         return lambda: bar.update(1)
 
-    rows = run_comparison(
-        regressor, body, cases, methods, shipped, user, eft_batch=args.eft_batch, progress=progress
-    )
-    for bar in bars:
-        bar.close()
+    rows = []
+    people = 0
+    for set_name, folder in folders.items():
+        cases = load_cases(folder, regressor, args.people)
+        cases = dataclasses.replace(cases, truth_gt24=cases.truth_gt24.to(device))
+        people += len(cases.targets)
+        print(f"comparing {len(methods)} methods on {len(cases.targets)} people of {folder} on {device}")
+        rows += run_comparison(
+            regressor, body, cases, methods, shipped, user, eft_batch=args.eft_batch, progress=progress,
+            set_name=set_name,
+        )  # fmt: skip
+        for bar in bars:
+            bar.close()
+        bars.clear()
     claims = check_claims(rows)
     meta = {
-        "people": len(cases.targets),
-        "set": str(folder),
+        "people": people,
+        "set": ", ".join(str(f) for f in folders.values()),
+        "sets": {name: str(folder) for name, folder in folders.items()},
         "checkpoint": regressor.checkpoint.path.name,
         "checkpoint_sha256": regressor.checkpoint.sha256,
         "device": str(device),
@@ -666,9 +683,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=work / "compare",
         help=f"where the held-out set is made, and reused ({in_work('compare')})",
     )
-    compare.add_argument("--people", type=int, default=50, help="people to fit (default 50)")
+    compare.add_argument("--people", type=int, default=50, help="people per set (default 50)")
     compare.add_argument(
-        "--seed", type=int, default=2, help="seed of the set made when --synthetic is absent"
+        "--sets",
+        default=",".join(HELDOUT_SETS),
+        help="the held-out sets to compare on when --synthetic is absent (default: %(default)s)",
     )
     compare.add_argument(
         "--checkpoint", type=Path, default=None, help="HMR checkpoint (default: the shipped one)"
@@ -689,8 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--methods",
         default=None,
-        help="comma-separated subset: regressor, eft20, eft50, eft100, eft-gamma, eft-lambda0, smplify, "
-        "smplify-dp, smplify-d, smplify-mean, smplify-user (default: all)",
+        help="comma-separated subset: "
+        + ", ".join(m.key for m in default_methods(with_user_prior=True))
+        + " (default: all)",
     )
     compare.add_argument("--device", default="auto")
     compare.set_defaults(func=_cmd_compare)

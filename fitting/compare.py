@@ -3,14 +3,18 @@
 Every method fits the same people from the same 2D labels (the COCO-17 annotations of a held-out
 synthetic set, as a dataset would give them) and the same regressor:
 
-- the regressor alone;
-- EFT (20 / 50 / 100 iterations; gamma 0 and > 0; lambda 0.001 and 0);
+- the regressor alone, with and without the upright search;
+- EFT (20 / 50 / 100 iterations; gamma 0 and > 0; lambda 0.001 and 0; the stop threshold in
+  image or 224-crop pixels; with the upright search);
 - SMPLify (SPIN's settings; with and without the multi-stage trick and the priors; started from
   the regressor and from its mean pose).
 
-Reported per method: mean 2D error of the labelled keypoints (original pixels), the share of
-people under the 3 px threshold, PA-MPJPE (mm, 14 LSP joints) against the 3D truth, mean
-iterations, persons per second. The paper's claims are then checked on these figures.
+By default on both fixed held-out sets (``HELDOUT_SETS``: everyday and hard poses). Reported per
+set and method: mean 2D error of the labelled keypoints (original pixels), the share of people
+under 3 px, the share that stopped under the threshold in its own units, PA-MPJPE (mm, 14 LSP
+joints) against the 3D truth, mean iterations, persons per second; and for each sanity rule, the
+share of fits it rejects and its precision and recall against "PA-MPJPE above 100 mm". The
+paper's claims are then checked on these figures, set by set.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +32,19 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from fitting.body.model import BodyModel
-from fitting.config import EftConfig, SmplifyConfig
-from fitting.eft.core import EftTarget
+from fitting.config import EftConfig, SanityRule, SmplifyConfig
+from fitting.eft.core import EftTarget, eft_loss, stop_error
 from fitting.fit import FitOutcome, Regressor, eft, regress, smplify
-from fitting.geometry.camera import CropBox
+from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.joints import GT24_OFFSET
 from fitting.metrics import pa_mpjpe_lsp14
+from fitting.sanity import sanity_verdict
 from fitting.smplify.prior import PosePrior
 from fitting.train.data import Person, load_synthetic
 
 MIN_LABELLED = 6  # the paper's "COCO-All": persons with at least 6 labelled keypoints
+BAD_FIT_MM = 100.0  # a fit whose PA-MPJPE is above this is one a sanity rule should reject
+JUDGED_RULES: tuple[SanityRule, ...] = ("paper", "plausible")
 
 
 @dataclass(frozen=True)
@@ -53,11 +60,23 @@ class Method:
 
 def default_methods(gamma: float = 100.0, with_user_prior: bool = False) -> list[Method]:
     base = EftConfig()
+    upright = replace(base, upright_search=True)
     methods = [
         Method("regressor", "regressor only", "regressor"),
+        Method("regressor-upright", "regressor, upright search", "regressor", eft=upright),
         Method("eft20", "EFT 20 it", "eft", eft=replace(base, max_iterations=20)),
         Method("eft50", "EFT 50 it (paper)", "eft", eft=base),
-        Method("eft100", "EFT 100 it", "eft", eft=replace(base, max_iterations=100)),
+        Method("eft100", "EFT 100 it (hard preset)", "eft", eft=replace(base, max_iterations=100)),
+        Method("eft50-upright", "EFT 50 it, upright search", "eft", eft=upright),
+        Method(
+            "eft100-upright", "EFT 100 it, upright search", "eft", eft=replace(upright, max_iterations=100)
+        ),
+        Method(
+            "eft50-crop",
+            "EFT 50 it, 3 px of the 224 crop",
+            "eft",
+            eft=replace(base, threshold_units="crop224"),
+        ),
         Method("eft-gamma", f"EFT 50 it, gamma {gamma:g}", "eft", eft=replace(base, gamma=gamma)),
         Method("eft-lambda0", "EFT 50 it, lambda 0", "eft", eft=replace(base, shape_weight=0.0)),
         Method("smplify", "SMPLify M+D+P", "smplify", smplify=SmplifyConfig(), prior="shipped"),
@@ -99,6 +118,13 @@ class Row:
     iterations: float
     persons_per_s: float
     prior: str = ""
+    set_name: str = ""
+    passed_threshold: float = float("nan")  # share stopped under the threshold, in its own units
+    bad: float = float("nan")  # share of people with PA-MPJPE above BAD_FIT_MM
+    # per sanity rule (JUDGED_RULES): share rejected, precision and recall against "bad"
+    rejected: dict[str, float] = field(default_factory=dict)
+    precision: dict[str, float] = field(default_factory=dict)
+    recall: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -140,23 +166,66 @@ def summarise(
     truth: Tensor,
     seconds: float,
     prior: str = "",
+    cases: Cases | None = None,
+    config: EftConfig | None = None,
+    set_name: str = "",
 ) -> Row:
+    """A method's figures; with ``cases``, also the stop threshold's pass rate (in ``config``'s
+    units) and each sanity rule's precision and recall against PA-MPJPE above BAD_FIT_MM."""
     errors = np.array([o.mean_error_px for o in outcomes])
+    cfg = config or EftConfig()
     with torch.no_grad():
         betas = torch.stack([o.betas for o in outcomes]).to(truth.device)
         pose = torch.stack([o.pose_rotmat for o in outcomes]).to(truth.device)
-        joints = body.to(truth.device)(betas, pose).joints_spin49[:, GT24_OFFSET:]
-        pa = float(pa_mpjpe_lsp14(joints, truth).mean())
-    return Row(
+        posed = body.to(truth.device)(betas, pose)
+        per_person = pa_mpjpe_lsp14(posed.joints_spin49[:, GT24_OFFSET:], truth).cpu().numpy()
+    row = Row(
         key=key,
         method=name,
         people=len(outcomes),
         mean_px=float(errors.mean()),
         under_3px=float((errors < 3.0).mean()),
-        pa_mpjpe=pa,
+        pa_mpjpe=float(per_person.mean()),
         iterations=float(np.mean([o.iterations for o in outcomes])),
         persons_per_s=len(outcomes) / max(seconds, 1e-9),
         prior=prior,
+        set_name=set_name,
+    )
+    if cases is None:
+        return row
+    boxes = [t.box for t in cases.targets]
+    passed = [
+        stop_error(e, b, cfg.threshold_units) < cfg.threshold_px for e, b in zip(errors, boxes, strict=True)
+    ]
+    bad = per_person > BAD_FIT_MM
+    with torch.no_grad():
+        cams = torch.stack([o.cam_weak for o in outcomes]).to(truth.device)
+        projected = weak_perspective_project(posed.joints_spin49, cams)
+        keypoints = torch.stack([t.keypoints_2d for t in cases.targets]).to(truth.device)
+        _, loss_2d = eft_loss(projected, betas, cams, keypoints, cfg)
+    rejected: dict[str, float] = {}
+    precision: dict[str, float] = {}
+    recall: dict[str, float] = {}
+    for rule in JUDGED_RULES:
+        no = np.array([
+            not sanity_verdict(
+                o.betas, float(loss_2d[i]), rule, pose_rotmat=o.pose_rotmat,
+                joints_smpl24=posed.joints_smpl24[i], mean_error_px=float(o.mean_error_px),
+                person_size_px=boxes[i].side,
+            ).ok
+            for i, o in enumerate(outcomes)
+        ])  # fmt: skip
+        caught = int((no & bad).sum())
+        rejected[rule] = float(no.mean())
+        precision[rule] = caught / int(no.sum()) if no.any() else float("nan")
+        recall[rule] = caught / int(bad.sum()) if bad.any() else float("nan")
+    return replace(
+        row,
+        passed_threshold=float(np.mean(passed)),
+        bad=float(bad.mean()),
+        rejected=rejected,
+        precision=precision,
+        recall=recall,
     )
 
 
@@ -169,6 +238,7 @@ def run_comparison(
     user_prior: PosePrior | None = None,
     eft_batch: int = 1,
     progress: Callable[[str, int], Callable[[], None]] | None = None,
+    set_name: str = "",
 ) -> list[Row]:
     """Run every method on every person; ``progress(method, people)`` returns a per-person tick."""
     rows = []
@@ -179,7 +249,7 @@ def run_comparison(
         outcomes: Sequence[FitOutcome]
         prior_label = ""
         if method.kind == "regressor":
-            outcomes = regress(regressor, body, cases.targets)
+            outcomes = regress(regressor, body, cases.targets, method.eft)
             if tick:
                 for _ in cases.targets:
                     tick()
@@ -196,9 +266,19 @@ def run_comparison(
             outcomes = results
         else:
             raise ValueError(f"unknown method kind {method.kind!r}")
+        seconds = time.perf_counter() - started
         rows.append(
             summarise(
-                method.key, method.name, outcomes, body, truth, time.perf_counter() - started, prior_label
+                method.key,
+                method.name,
+                outcomes,
+                body,
+                truth,
+                seconds,
+                prior_label,
+                cases,
+                method.eft,
+                set_name,
             )
         )
     return rows
@@ -212,7 +292,19 @@ class Claim:
 
 
 def check_claims(rows: Sequence[Row], threshold_px: float = 3.0) -> list[Claim]:
-    """The paper's claims (sections 3 and 6.5), judged on the rows by name."""
+    """The paper's claims (sections 3 and 6.5) and the product's options, judged set by set on the
+    rows by name; with several sets each claim names its set."""
+    sets = list(dict.fromkeys(r.set_name for r in rows))
+    claims: list[Claim] = []
+    for name in sets:
+        judged = _claims_of_set([r for r in rows if r.set_name == name], threshold_px)
+        if len(sets) > 1:
+            judged = [replace(c, text=f"{name} set: {c.text}") for c in judged]
+        claims += judged
+    return claims
+
+
+def _claims_of_set(rows: Sequence[Row], threshold_px: float) -> list[Claim]:
     by = {r.key: r for r in rows}
     reg = by.get("regressor")
     eft50 = by.get("eft50")
@@ -227,7 +319,7 @@ def check_claims(rows: Sequence[Row], threshold_px: float = 3.0) -> list[Claim]:
             f"{eft50.under_3px:.0%} of people under it)",
         )
     )
-    efts = [r for r in rows if r.key.startswith("eft")]
+    efts = [r for r in rows if r.key.startswith("eft") and "upright" not in r.key]
     worst = max(efts, key=lambda r: r.pa_mpjpe)
     claims.append(
         Claim(
@@ -257,32 +349,87 @@ def check_claims(rows: Sequence[Row], threshold_px: float = 3.0) -> list[Claim]:
                 f"EFT {eft50.pa_mpjpe:.1f} mm; best SMPLify ({best.method}) {best.pa_mpjpe:.1f} mm",
             )
         )
+    upright = by.get("eft50-upright")
+    if upright is not None:
+        claims.append(
+            Claim(
+                "(this product) the upright search lowers EFT's PA-MPJPE",
+                upright.pa_mpjpe < eft50.pa_mpjpe,
+                f"EFT 50 it {eft50.pa_mpjpe:.1f} mm, with the upright search {upright.pa_mpjpe:.1f} mm",
+            )
+        )
+    if eft50.recall and not np.isnan(eft50.recall.get("plausible", np.nan)):
+        paper_r, plaus_r = eft50.recall["paper"], eft50.recall["plausible"]
+        claims.append(
+            Claim(
+                f"(this product) the plausible sanity rule catches more EFT fits with PA-MPJPE above "
+                f"{BAD_FIT_MM:g} mm than the paper's rule",
+                plaus_r > paper_r,
+                f"recall {paper_r:.0%} (paper) -> {plaus_r:.0%} (plausible), precision "
+                f"{_share(eft50.precision['paper'])} -> {_share(eft50.precision['plausible'])}",
+            )
+        )
     return claims
 
 
+def _share(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.0%}"
+
+
 def to_markdown(rows: Sequence[Row], claims: Sequence[Claim], meta: dict[str, Any]) -> str:
+    sets = list(dict.fromkeys(r.set_name for r in rows))
+    where = meta.get("sets") or {"": meta["set"]}
     lines = [
         "# Fitting methods compared",
         "",
-        f"{meta['people']} held-out synthetic people ({meta['set']}), regressor `{meta['checkpoint']}` "
-        f"(sha256 {meta['checkpoint_sha256'][:12]}), device {meta['device']}, "
+        f"Held-out synthetic people ({'; '.join(f'{k} {v}' if k else v for k, v in where.items())}), "
+        f"regressor `{meta['checkpoint']}` (sha256 {meta['checkpoint_sha256'][:12]}), "
+        f"device {meta['device']}, "
         f"{meta['threads']} CPU threads. Generated by `{meta['command']}` on {meta['date']}.",
         "",
-        "| method | people | mean 2D error px | under 3 px | PA-MPJPE mm | iterations | persons/s |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.method} | {r.people} | {r.mean_px:.2f} | {r.under_3px:.0%} | {r.pa_mpjpe:.1f} | "
-            f"{r.iterations:.1f} | {r.persons_per_s:.2f} |"
-        )
+    for name in sets:
+        mine = [r for r in rows if r.set_name == name]
+        if name:
+            lines += [f"## {name} set ({mine[0].people} people)", ""]
+        lines += [
+            "| method | people | mean 2D error px | under 3 px | stopped under threshold | PA-MPJPE mm "
+            "| iterations | persons/s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in mine:
+            lines.append(
+                f"| {r.method} | {r.people} | {r.mean_px:.2f} | {r.under_3px:.0%} | "
+                f"{_share(r.passed_threshold)} | {r.pa_mpjpe:.1f} | {r.iterations:.1f} | "
+                f"{r.persons_per_s:.2f} |"
+            )
+        judged = [r for r in mine if r.rejected]
+        if judged:
+            lines += [
+                "",
+                f'Sanity rules against "PA-MPJPE above {BAD_FIT_MM:g} mm" (rejected share; precision: '
+                "of the rejected, the share that is bad; recall: of the bad, the share rejected):",
+                "",
+                "| method | bad fits | "
+                + " | ".join(f"{rule}: rejected / precision / recall" for rule in JUDGED_RULES)
+                + " |",
+                "|---|---|" + "---|" * len(JUDGED_RULES),
+            ]
+            for r in judged:
+                cells = " | ".join(
+                    f"{r.rejected[rule]:.0%} / {_share(r.precision[rule])} / {_share(r.recall[rule])}"
+                    for rule in JUDGED_RULES
+                )
+                lines.append(f"| {r.method} | {_share(r.bad)} | {cells} |")
+        lines.append("")
     priors = sorted({r.prior for r in rows if r.prior})
     lines += [
         "",
         "2D error: mean over each person's labelled keypoints, in original-image pixels, against the "
         "labels the methods fit; PA-MPJPE: 14 LSP joints after Procrustes alignment, against the 3D "
-        "truth. EFT iterations are updates made (it stops under 3 px); SMPLify's are its two stages "
-        "of 100 (SPIN's settings).",
+        'truth. "Stopped under threshold": the share whose final error is under 3 px in the method\'s '
+        "own units (image pixels, or pixels of a 224-pixel crop of the person's box for the `crop` "
+        "row). EFT iterations are updates made; SMPLify's are its two stages of 100 (SPIN's settings).",
         "",
         "SMPLify pose priors used: " + ("; ".join(priors) if priors else "none") + ". The product's "
         "own prior is fitted to the same pose distribution the synthetic people are drawn from, "
@@ -302,21 +449,29 @@ def plot(rows: Sequence[Row], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
-    names = [r.method for r in rows]
-    y = np.arange(len(rows))
-    colours = [{"r": "#777777", "e": "#1f77b4"}.get(r.key[0], "#d62728") for r in rows]
-    left.barh(y, [r.mean_px for r in rows], color=colours)
-    left.axvline(3.0, color="black", linestyle="--", linewidth=1, label="3 px threshold")
-    left.set_xlabel("mean 2D error (px, original image)")
-    left.set_yticks(y, names)
-    left.invert_yaxis()
-    left.legend(loc="lower right")
-    right.barh(y, [r.pa_mpjpe for r in rows], color=colours)
-    right.axvline(rows[0].pa_mpjpe, color="#777777", linestyle=":", linewidth=1)
-    right.set_xlabel("PA-MPJPE (mm, 14 LSP joints)")
-    for axis in (left, right):
-        axis.grid(axis="x", alpha=0.3)
+    sets = list(dict.fromkeys(r.set_name for r in rows))
+    per_set = max(sum(r.set_name == s for r in rows) for s in sets)
+    fig, axes = plt.subplots(
+        len(sets), 2, figsize=(12, 1.2 + 0.42 * per_set * len(sets)), squeeze=False, sharey="row"
+    )
+    for (left, right), name in zip(axes, sets, strict=True):
+        mine = [r for r in rows if r.set_name == name]
+        names = [r.method for r in mine]
+        y = np.arange(len(mine))
+        colours = [{"r": "#777777", "e": "#1f77b4"}.get(r.key[0], "#d62728") for r in mine]
+        left.barh(y, [r.mean_px for r in mine], color=colours)
+        left.axvline(3.0, color="black", linestyle="--", linewidth=1, label="3 px threshold")
+        left.set_xlabel("mean 2D error (px, original image)")
+        left.set_yticks(y, names)
+        left.invert_yaxis()
+        left.legend(loc="lower right")
+        right.barh(y, [r.pa_mpjpe for r in mine], color=colours)
+        right.axvline(mine[0].pa_mpjpe, color="#777777", linestyle=":", linewidth=1)
+        right.set_xlabel("PA-MPJPE (mm, 14 LSP joints)")
+        if name:
+            left.set_title(f"{name} set", loc="left")
+        for axis in (left, right):
+            axis.grid(axis="x", alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -331,8 +486,4 @@ def write_report(out: Path, rows: Sequence[Row], claims: Sequence[Claim], meta: 
             {"meta": meta, "rows": [asdict(r) for r in rows], "claims": [asdict(c) for c in claims]}, indent=2
         )
     )
-    plot(
-        rows,
-        out / "comparison.png",
-        f"{meta['people']} held-out synthetic people, regressor {meta['checkpoint']}",
-    )
+    plot(rows, out / "comparison.png", f"held-out synthetic people, regressor {meta['checkpoint']}")

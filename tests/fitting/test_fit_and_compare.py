@@ -113,9 +113,14 @@ def test_comparison_rows_and_report(tiny_set: Path, body: BodyModel, tmp_path: P
         "command": "python -m fitting compare",
         "date": "2026-11-25",
     }
+    for row in rows:  # each sanity rule judged against PA-MPJPE above 100 mm, person by person
+        assert set(row.rejected) == {"paper", "plausible"}
+        assert 0.0 <= row.bad <= 1.0
+        assert row.rejected["plausible"] >= row.rejected["paper"]  # it applies the paper's checks first
     write_report(tmp_path, rows, check_claims(rows), meta)
     markdown = (tmp_path / "comparison.md").read_text()
     assert "| SMPLify M+D+P from mean pose | 2 |" in markdown
+    assert "| method | bad fits | paper: rejected / precision / recall |" in markdown
     assert json.loads((tmp_path / "comparison.json").read_text())["rows"][0]["key"] == "regressor"
     assert (tmp_path / "comparison.png").stat().st_size > 10_000
 
@@ -135,6 +140,28 @@ def test_claims_are_judged_on_the_figures() -> None:
     assert check_claims([_row("regressor", 1.0, 1.0)]) == []
 
 
+def test_claims_are_judged_set_by_set_with_the_products_options() -> None:
+    def row(key: str, pa: float, set_name: str, recall: float = 0.5) -> Row:
+        return replace(
+            _row(key, 4.0, pa), set_name=set_name, recall={"paper": 0.1, "plausible": recall},
+            precision={"paper": 1.0, "plausible": 0.8},
+        )  # fmt: skip
+
+    rows = [row("regressor", 90.0, "everyday"), row("eft50", 80.0, "everyday"),
+            row("eft50-upright", 79.0, "everyday"),
+            row("regressor", 170.0, "hard"), row("eft50", 150.0, "hard", recall=0.05),
+            row("eft50-upright", 120.0, "hard")]  # fmt: skip
+    claims = check_claims(rows)
+    texts = [c.text for c in claims]
+    assert texts[0].startswith("everyday set: EFT lowers the 2D error")
+    assert "hard set: (this product) the upright search lowers EFT's PA-MPJPE" in texts
+    by_text = {c.text: c for c in claims}
+    assert by_text["hard set: (this product) the upright search lowers EFT's PA-MPJPE"].holds
+    plausible = [c for c in claims if "plausible sanity rule" in c.text]
+    assert [c.holds for c in plausible] == [True, False]  # hard: recall 10% (paper) -> 5%
+    assert "recall 10% (paper) -> 5% (plausible)" in plausible[1].evidence
+
+
 def test_compare_command_writes_the_report(
     tiny_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,3 +175,5 @@ def test_compare_command_writes_the_report(
     assert "--methods regressor,eft20" in markdown
     with pytest.raises(SystemExit, match="unknown \\['eft7'\\]"):
         main(["compare", "--synthetic", str(tiny_set), "--methods", "eft7", "--out", str(out)])
+    with pytest.raises(SystemExit, match="--sets: unknown \\['sporty'\\]"):
+        main(["compare", "--sets", "hard,sporty", "--out", str(out), "--work", str(tmp_path)])

@@ -10,6 +10,7 @@ import torch
 from fitting.body.model import BodyModel
 from fitting.geometry.rotations import axis_angle_to_rotmat
 from fitting.synth.generate import SynthConfig, _render, generate, project, visibility
+from fitting.synth.poses import sample_poses
 
 CONFIG = SynthConfig(people=6, seed=11, width=192, height=192)
 
@@ -104,3 +105,50 @@ def test_nose_is_occluded_when_the_person_faces_away(turn: float, expected: int)
     nose = body.keypoints_coco17(out.vertices)[0, :1].numpy()
     vis = visibility(project(nose, focal, (64.0, 64.0)), nose[:, 2], 1, depth, index)
     assert vis[0] == expected
+
+
+def test_a_hard_set_draws_seats_that_hide_the_legs(tmp_path: Path) -> None:
+    from fitting.synth.generate import HELDOUT_SETS, seat_mesh
+
+    out = tmp_path / "hard"
+    generate(SynthConfig(people=6, seed=4, width=160, height=160, distribution="hard"), out, progress=False)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["config"]["distribution"] == "hard"
+    assert not set(meta["families"]) & {"standing", "walking", "running"}
+    assert HELDOUT_SETS["everyday"].distribution == "everyday"
+    assert HELDOUT_SETS["hard"].seed != 2
+    # The seat under a seated person, in the camera frame: under the thighs, in front of the back,
+    # and a wheelchair's wheels beside the hips.
+    body = BodyModel.open_body()
+    poses = sample_poses(200, np.random.default_rng(3), distribution="hard")
+    i = poses.occluder.index("wheelchair")
+    rot = axis_angle_to_rotmat(torch.as_tensor(poses.axis_angle[i : i + 1], dtype=torch.float32))
+    joints = body(torch.zeros(1, 10), rot).joints_smpl24[0].double().numpy()
+    root = rot[0, 0].double().numpy()
+    verts, faces, colour = seat_mesh("wheelchair", joints, root, np.random.default_rng(0))
+    local = (verts - joints[0]) @ root  # body frame: x left, y up, z forward
+    hips_y = min(joints[1, 1], joints[2, 1]) - joints[0, 1]
+    assert faces.max() < len(verts)
+    assert colour.shape == (3,)
+    assert local[:, 1].max() > hips_y  # the backrest rises above the seat
+    seat_top = np.sort(local[:, 1])
+    assert (local[:, 0].max() - local[:, 0].min()) > 0.55  # wheels outside the hips
+    assert seat_top[0] < min(joints[7, 1], joints[8, 1]) - joints[0, 1]  # legs reach the floor
+
+
+def test_a_seat_hides_what_is_behind_it() -> None:
+    from fitting.synth.generate import OBJECT_INDEX, _box
+
+    verts, faces = _box((-0.3, -0.3, 2.0), (0.3, 0.3, 2.1))
+    config = SynthConfig(width=64, height=64)
+    body = BodyModel.open_body()
+    person = body(torch.zeros(1, 10), torch.eye(3).repeat(1, 24, 1, 1)).vertices[0].double().numpy()
+    person = person - person.mean(axis=0) + np.array([0.0, 0.0, 4.0])
+    colours = np.full((len(person), 3), 200, dtype=np.uint8)
+    _, depth, index = _render(
+        [(person, colours)], body.faces, 64.0, config, np.random.default_rng(0),
+        [(verts, faces, np.array([90, 90, 90], dtype=np.uint8))],
+    )  # fmt: skip
+    assert index[32, 32] == OBJECT_INDEX
+    assert abs(depth[32, 32] - 2.0) < 0.05
+    assert (index == 1).any()  # the person shows around it

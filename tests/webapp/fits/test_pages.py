@@ -76,6 +76,54 @@ def test_job_and_fit_pages_show_the_stored_fits(
     assert [j["id"] for j in staff_client.get("/api/fits/jobs/").json()] == [job.pk]
 
 
+def test_the_job_page_filters_fits_by_the_check_that_rejected_them(
+    staff_client: Client, fit_job_with_fits: Callable[..., FitJob]
+) -> None:
+    job = fit_job_with_fits(4, failing=1)  # one fails on its betas
+    limbs, small = Fit.objects.filter(job=job, sanity_ok=True)[:2]
+    Fit.objects.filter(pk=limbs.pk).update(
+        sanity_ok=False, sanity_rule="plausible", sanity_code="joint_limits",
+        sanity_reason="left knee bent backwards by 40 degrees", turn_deg=180,
+    )  # fmt: skip
+    Fit.objects.filter(pk=small.pk).update(
+        sanity_ok=False, sanity_code="relative_error", sanity_reason="2D error 9.0% of the person's size > 5%"
+    )
+    page = staff_client.get(f"/staff/jobs/{job.pk}/").content.decode()
+    assert 'id="rejection-reasons"' in page
+    for words in (
+        "max |beta| too large (1)",
+        "a joint beyond its limits (1)",
+        "for the person&#x27;s size (1)",
+    ):
+        assert words in page
+    only = staff_client.get(f"/staff/jobs/{job.pk}/?sanity=joint_limits").content.decode()
+    assert only.count("/staff/fits/") == 1
+    assert "left knee bent backwards by 40 degrees" in only
+    assert f'href="/staff/fits/{limbs.pk}/"' in only
+    assert "?sanity=joint_limits&order=error" in only  # sorting keeps the filter
+    assert staff_client.get(f"/staff/jobs/{job.pk}/?sanity=betas").content.decode().count("/staff/fits/") == 1
+    assert staff_client.get(f"/staff/jobs/{job.pk}/?sanity=bogus").content.decode().count("/staff/fits/") == 4
+    fit_page = staff_client.get(f"/staff/fits/{limbs.pk}/").content.decode()
+    assert "(a joint beyond its limits)" in fit_page
+    assert "started from the crop turned 180 degrees" in fit_page
+
+
+def test_fits_made_before_the_codes_get_theirs_from_their_reasons() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("webapp.fits.migrations.0008_fit_sanity_code_turn")
+    job = FitJobFactory()
+    betas = FitFactory(job=job, failing=True)
+    loss = FitFactory(job=job, keypoint_loss=0.05)
+    good = FitFactory(job=job)
+    Fit.objects.update(sanity_code="ok")  # as the migration finds them
+    migration.codes_from_reasons(apps, None)
+    codes = dict(Fit.objects.values_list("pk", "sanity_code"))
+    assert (codes[betas.pk], codes[loss.pk], codes[good.pk]) == ("betas", "keypoint_loss", "ok")
+
+
 def test_pages_need_staff(client: Client) -> None:
     assert client.get("/staff/jobs/").status_code == 302
     assert client.get("/api/fits/jobs/").status_code == 403
