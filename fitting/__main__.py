@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fitting.config import default_of
+from fitting.config import EFT_PRESETS, SANITY_RULES, THRESHOLD_UNITS, default_of
 from fitting.datasets.filters import DEFAULT_FILTER, FILTERS
 
 
@@ -316,7 +316,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fitting.body.model import BodyModel
-    from fitting.config import EftConfig, SmplifyConfig
+    from fitting.config import SmplifyConfig
     from fitting.datasets.coco import iter_coco
     from fitting.datasets.common import DatasetError, ReadStats
     from fitting.datasets.filters import get_filter
@@ -345,12 +345,21 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     body = BodyModel.load(args.body_model, args.j_regressor_extra).to(device)
     settings = FitSettings(
         method=args.method,
-        eft=EftConfig(
-            max_iterations=args.iterations,
-            threshold_px=args.threshold_px,
-            gamma=args.gamma,
-            shape_weight=args.shape_weight,
-            sanity=args.sanity,
+        eft=dataclasses.replace(
+            EFT_PRESETS[args.preset],
+            **{
+                name: value
+                for name, value in (
+                    ("max_iterations", args.iterations),
+                    ("threshold_px", args.threshold_px),
+                    ("threshold_units", args.threshold_units),
+                    ("gamma", args.gamma),
+                    ("shape_weight", args.shape_weight),
+                    ("sanity", args.sanity),
+                    ("upright_search", args.upright),
+                )
+                if value is not None
+            },
         ),
         smplify=SmplifyConfig(),
         eft_batch=args.batch,
@@ -376,7 +385,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     accepted = sum(1 for fit in run.fits if fit.verdict.ok)
     errors = [fit.mean_error_px for fit in run.fits]
     print(
-        f"wrote {args.out}: {len(run.fits)} fits, {accepted} pass the {args.sanity} sanity rule, "
+        f"wrote {args.out}: {len(run.fits)} fits, {accepted} pass the {settings.eft.sanity} sanity rule, "
         f"mean 2D error {sum(errors) / max(len(errors), 1):.2f} px"
     )
     if run.pictures:
@@ -607,27 +616,42 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--body-model", type=Path, default=None, help="licensed SMPL .pkl (default: open body)")
     fit.add_argument("--j-regressor-extra", type=Path, default=None)
     fit.add_argument(
+        "--preset",
+        choices=sorted(EFT_PRESETS),
+        default="paper",
+        help="EFT settings to start from: paper (50 updates) or hard (the paper's 100 for hard data, "
+        "e.g. OCHuman); the options below change single settings",
+    )
+    fit.add_argument(
         "--iterations",
         type=int,
-        default=default_of(EftConfig, "max_iterations"),
-        help="EFT iteration limit (paper: 50; 100 for OCHuman)",
+        default=None,
+        help=f"EFT iteration limit (paper: {default_of(EftConfig, 'max_iterations')}; 100 for OCHuman)",
     )
     fit.add_argument(
         "--threshold-px",
         type=float,
-        default=default_of(EftConfig, "threshold_px"),
-        help="EFT stops under this mean 2D error",
+        default=None,
+        help=f"EFT stops under this mean 2D error (default {default_of(EftConfig, 'threshold_px')})",
     )
     fit.add_argument(
-        "--gamma", type=float, default=default_of(EftConfig, "gamma"), help="EFT weight anchor (paper: 0)"
+        "--threshold-units",
+        choices=THRESHOLD_UNITS,
+        default=None,
+        help="pixels of the 224 crop (crop224) or of the image "
+        f"(default {default_of(EftConfig, 'threshold_units')})",
+    )
+    fit.add_argument("--gamma", type=float, default=None, help="EFT weight anchor (paper: 0)")
+    fit.add_argument("--shape-weight", type=float, default=None, help="EFT lambda (paper: 0.001)")
+    fit.add_argument(
+        "--sanity", choices=SANITY_RULES, default=None, help=f"default {default_of(EftConfig, 'sanity')}"
     )
     fit.add_argument(
-        "--shape-weight",
-        type=float,
-        default=default_of(EftConfig, "shape_weight"),
-        help="EFT lambda (paper: 0.001)",
+        "--upright",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the upright search: start from the crop turned 0/90/180/270 degrees the regressor reads best",
     )
-    fit.add_argument("--sanity", choices=["paper", "exporter"], default=default_of(EftConfig, "sanity"))
     fit.add_argument("--gmm", type=Path, default=None, help="SMPLify pose prior (default: the shipped one)")
     fit.add_argument(
         "--batch",

@@ -72,10 +72,10 @@ def default_methods(gamma: float = 100.0, with_user_prior: bool = False) -> list
             "eft100-upright", "EFT 100 it, upright search", "eft", eft=replace(upright, max_iterations=100)
         ),
         Method(
-            "eft50-crop",
-            "EFT 50 it, 3 px of the 224 crop",
+            "eft50-image",
+            "EFT 50 it, 3 px of the image",
             "eft",
-            eft=replace(base, threshold_units="crop224"),
+            eft=replace(base, threshold_units="image"),
         ),
         Method("eft-gamma", f"EFT 50 it, gamma {gamma:g}", "eft", eft=replace(base, gamma=gamma)),
         Method("eft-lambda0", "EFT 50 it, lambda 0", "eft", eft=replace(base, shape_weight=0.0)),
@@ -427,9 +427,10 @@ def to_markdown(rows: Sequence[Row], claims: Sequence[Claim], meta: dict[str, An
         "",
         "2D error: mean over each person's labelled keypoints, in original-image pixels, against the "
         "labels the methods fit; PA-MPJPE: 14 LSP joints after Procrustes alignment, against the 3D "
-        'truth. "Stopped under threshold": the share whose final error is under 3 px in the method\'s '
-        "own units (image pixels, or pixels of a 224-pixel crop of the person's box for the `crop` "
-        "row). EFT iterations are updates made; SMPLify's are its two stages of 100 (SPIN's settings).",
+        'truth. "Stopped under threshold": the share whose final error is under 3 px in the '
+        "method's own units (pixels of a 224-pixel crop of the person's box, the default; image "
+        "pixels for the `3 px of the image` row). EFT iterations are updates made; SMPLify's are its "
+        "two stages of 100 (SPIN's settings).",
         "",
         "SMPLify pose priors used: " + ("; ".join(priors) if priors else "none") + ". The product's "
         "own prior is fitted to the same pose distribution the synthetic people are drawn from, "

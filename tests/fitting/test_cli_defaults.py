@@ -10,7 +10,7 @@ import pytest
 
 from fitting.__main__ import _train_config, build_parser
 from fitting.assets import BOOTSTRAP_REGRESSOR_PATH, DATA_DIR, POSE_PRIOR_PATH, work_dir
-from fitting.config import EftConfig
+from fitting.config import EFT_PRESETS, EftConfig
 from fitting.pipeline import FitSettings
 from fitting.smplify.prior import SHIPPED_PRIOR_PATH
 from fitting.train.bootstrap import BootstrapConfig
@@ -19,14 +19,12 @@ from fitting.train.trainer import TrainConfig
 
 def test_fit_defaults_are_the_config_defaults() -> None:
     args = build_parser().parse_args(["fit", "--coco", "a.json", "--images", "img", "--out", "b.json"])
-    eft = EftConfig()
-    assert (args.iterations, args.threshold_px, args.gamma, args.shape_weight, args.sanity) == (
-        eft.max_iterations,
-        eft.threshold_px,
-        eft.gamma,
-        eft.shape_weight,
-        eft.sanity,
-    )
+    # Unset options take the preset's value; the default preset is the paper's defaults.
+    assert (args.preset, args.iterations, args.threshold_px, args.gamma, args.sanity, args.upright) == (
+        "paper", None, None, None, None, None,
+    )  # fmt: skip
+    assert EFT_PRESETS["paper"] == EftConfig()
+    assert EFT_PRESETS["hard"] == EftConfig(max_iterations=100)
     settings = FitSettings()
     assert (args.method, args.batch) == (settings.method, settings.eft_batch)
 

@@ -94,6 +94,19 @@ def test_fit_writes_eft_json_that_loads_back(tiny_set: Path, tmp_path: Path) -> 
     assert first["fit"]["method"] == "eft"
     assert first["fit"]["iterations"] <= 2
     assert first["fit"]["config"]["max_iterations"] == 2
+    assert first["fit"]["sanity_code"] in ("ok", "betas", "keypoint_loss")
+    assert first["fit"]["upright_turn_deg"] == 0
+    hard = tmp_path / "hard.json"
+    assert main(["fit", "--coco", str(tiny_set / "annotations.json"), "--images", str(tiny_set / "images"),
+                 "--out", str(hard), "--preset", "hard", "--threshold-px", "0", "--upright",
+                 "--sanity", "plausible", "--limit", "1", "--device", "cpu"]) == 0  # fmt: skip
+    made = json.loads(hard.read_text())["data"][0]["fit"]
+    assert (made["iterations"], made["config"]["max_iterations"], made["config"]["upright_search"]) == (
+        100,
+        100,
+        True,
+    )
+    assert made["sanity_rule"] == "plausible"
     assert len(first["fit"]["checkpoint_sha256"]) == 64
     ids = {a["id"] for a in _coco(tiny_set)["annotations"]}
     assert {e["annotId"] for e in entries} <= ids

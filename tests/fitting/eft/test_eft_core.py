@@ -118,7 +118,7 @@ def test_batched_matches_one_at_a_time(tuner: ExemplarFineTuner, targets: list[E
     from fitting.eft.batched import BatchedFineTuner, memory_per_person
 
     # A threshold between the people's errors, so some stop early and some run to the limit.
-    config = EftConfig(lr=5e-5, max_iterations=5, threshold_px=5.0)
+    config = EftConfig(lr=5e-5, max_iterations=5, threshold_px=5.0, threshold_units="image")
     single = [ExemplarFineTuner(tuner.model, tuner.body, config).fit(t) for t in targets]
     batch = BatchedFineTuner(tuner.model, tuner.body, config).fit(targets)
     assert [r.iterations for r in batch] == [r.iterations for r in single]
