@@ -99,11 +99,13 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     order = request.GET.get("order", "")
     page = Paginator(job_fits(job, sanity, order), 24).get_page(request.GET.get("page"))
     fits = list(page.object_list)
+    renders = render_urls(fits)
+    items = [(fit, renders.get(fit.pk, {}).get("camera", "")) for fit in fits]
     return render(
         request,
         "fits/job.html",
         {"job": job, "progress": job_progress(job), "summary": job_summary(job), "actions": job_actions(job),
-         "config": sorted(job.config.items()), "page": page, "fits": fits, "renders": render_urls(fits),
+         "config": sorted(job.config.items()), "page": page, "items": items,
          "sanity": sanity, "order": order, "reasons": rejection_reasons(job)},
     )  # fmt: skip
 
