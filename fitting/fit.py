@@ -162,8 +162,10 @@ def _upright(
 def _turn_back(results: list[EftResult], turns: list[int], body: BodyModel) -> list[EftResult]:
     for result, degrees in zip(results, turns, strict=True):
         if degrees:
+            device = body.j_regressor_extra.device  # results may sit on the CPU, the body on a GPU
             with torch.no_grad():
-                pelvis = body(result.betas[None], result.pose_rotmat[None]).joints_smpl24[0, 0]
+                posed = body(result.betas[None].to(device), result.pose_rotmat[None].to(device))
+                pelvis = posed.joints_smpl24[0, 0]
             result.pose_rotmat, result.cam_weak = turn_back(
                 result.pose_rotmat, result.cam_weak, pelvis.to(result.cam_weak.device), degrees
             )
