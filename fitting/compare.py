@@ -59,10 +59,10 @@ class Method:
 
 
 def default_methods(gamma: float = 100.0, with_user_prior: bool = False) -> list[Method]:
-    base = EftConfig()
+    base = replace(EftConfig(), upright_search=False)  # the paper's EFT: no upright search
     upright = replace(base, upright_search=True)
     methods = [
-        Method("regressor", "regressor only", "regressor"),
+        Method("regressor", "regressor only", "regressor", eft=base),
         Method("regressor-upright", "regressor, upright search", "regressor", eft=upright),
         Method("eft20", "EFT 20 it", "eft", eft=replace(base, max_iterations=20)),
         Method("eft50", "EFT 50 it (paper)", "eft", eft=base),
