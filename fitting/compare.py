@@ -315,8 +315,9 @@ def _claims_of_set(rows: Sequence[Row], threshold_px: float) -> list[Claim]:
         Claim(
             "EFT lowers the 2D error to near the threshold",
             eft50.mean_px < reg.mean_px and eft50.mean_px < 2 * threshold_px,
-            f"regressor {reg.mean_px:.2f} px -> EFT {eft50.mean_px:.2f} px (threshold {threshold_px:g} px, "
-            f"{eft50.under_3px:.0%} of people under it)",
+            f"regressor {reg.mean_px:.2f} px -> EFT {eft50.mean_px:.2f} px of the image, "
+            f"{eft50.under_3px:.0%} of people under {threshold_px:g} image px; "
+            f"{_share(eft50.passed_threshold)} stopped under the threshold in its own units",
         )
     )
     efts = [r for r in rows if r.key.startswith("eft") and "upright" not in r.key]

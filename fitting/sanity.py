@@ -48,7 +48,12 @@ _J = {name: i for i, name in enumerate(SMPL24_NAMES)}
 LIMB_SEGMENTS = tuple(
     (f"{side} {part}", _J[f"{side}_{a}"], _J[f"{side}_{b}"])
     for side in ("left", "right")
-    for part, a, b in (("forearm", "elbow", "wrist"), ("hand", "wrist", "hand"), ("shin", "knee", "ankle"))
+    for part, a, b in (
+        ("forearm", "elbow", "wrist"),
+        ("hand", "wrist", "hand"),
+        ("shin", "knee", "ankle"),
+        ("foot", "ankle", "foot"),
+    )
 )
 _TORSO_AXIS = (_J["pelvis"], _J["spine1"], _J["spine2"], _J["spine3"], _J["neck"])
 #: Torso half-width (left-right) and half-depth (front-back) in metres for an average adult.
@@ -87,6 +92,8 @@ def sanity_verdict(
             "the plausible rule needs the pose, the posed joints, the 2D error and the person's size"
         )
     relative = mean_error_px / person_size_px
+    if not np.isfinite(relative):
+        return SanityVerdict(False, "no labelled joint to measure the 2D error on", rule, "relative_error")
     if relative > limits.relative_error:
         return SanityVerdict(
             False,
@@ -145,7 +152,10 @@ def torso_crossing(joints: NDArray[np.floating], penetration: float) -> str:
     and half-depth scaled by the fitted hip distance); "deep" is within ``penetration`` of its
     half-axes, where a hand resting on the belly does not reach."""
     j = np.asarray(joints, dtype=np.float64)
-    scale = np.linalg.norm(j[_J["left_hip"]] - j[_J["right_hip"]]) / _SMPL_HIP_DISTANCE
+    hip_distance = float(np.linalg.norm(j[_J["left_hip"]] - j[_J["right_hip"]]))
+    if hip_distance < 0.01:  # no torso to speak of (a degenerate fit): nothing to test against
+        return ""
+    scale = hip_distance / _SMPL_HIP_DISTANCE
     half_w, half_d = float(TORSO_HALF_WIDTH * scale), float(TORSO_HALF_DEPTH * scale)
     axis_points = j[list(_TORSO_AXIS)]
     lateral_low = j[_J["left_hip"]] - j[_J["right_hip"]]

@@ -26,6 +26,8 @@ from fitting.geometry.camera import weak_perspective_project
 TURNS_DEG = (0, 90, 180, 270)
 #: A turn replaces the upright crop only when its 2D error is below this share of the upright's.
 SWITCH_RATIO = 0.8
+#: People read by the regressor at once while searching (a whole dataset never goes in one batch).
+SEARCH_BATCH = 64
 
 Predict = Callable[[list[EftTarget]], tuple[Tensor, Tensor, Tensor]]
 
@@ -52,7 +54,12 @@ def turn_target(target: EftTarget, degrees: int) -> EftTarget:
     keypoints = target.keypoints_2d.clone()
     matrix = turn_2d(degrees, keypoints.dtype).to(keypoints.device)
     keypoints[:, :2] = keypoints[:, :2] @ matrix.T
-    return EftTarget(torch.rot90(target.image, k, dims=(1, 2)), keypoints, target.box)
+    # rot90 turns the pixel grid about its middle, (S - 1) / 2, while crop-normalised 0 is pixel
+    # S / 2 (the crop is drawn with pixel centres on whole numbers): one pixel's roll puts the
+    # turned picture under the turned labels.
+    shifts = {1: ((1,), (1,)), 2: ((1, 1), (1, 2)), 3: ((1,), (2,))}[k]
+    image = torch.roll(torch.rot90(target.image, k, dims=(1, 2)), shifts=shifts[0], dims=shifts[1])
+    return EftTarget(image, keypoints, target.box)
 
 
 def mean_label_error(projected: Tensor, keypoints: Tensor) -> Tensor:
@@ -68,14 +75,18 @@ def choose_turns(predict: Predict, body: BodyModel, targets: list[EftTarget]) ->
     regressor's prediction, if it is below SWITCH_RATIO of the upright crop's."""
     if not targets:
         return []
-    errors = []
+    rows = []
     with torch.no_grad():
-        for degrees in TURNS_DEG:
-            turned = [turn_target(t, degrees) for t in targets]
-            pose, betas, cam = predict(turned)
-            projected = weak_perspective_project(body(betas, pose).joints_spin49, cam)
-            errors.append(mean_label_error(projected, torch.stack([t.keypoints_2d for t in turned])))
-    table = torch.stack(errors, dim=1)  # (B, turns)
+        for start in range(0, len(targets), SEARCH_BATCH):
+            chunk = targets[start : start + SEARCH_BATCH]
+            errors = []
+            for degrees in TURNS_DEG:
+                turned = [turn_target(t, degrees) for t in chunk]
+                pose, betas, cam = predict(turned)
+                projected = weak_perspective_project(body(betas, pose).joints_spin49, cam)
+                errors.append(mean_label_error(projected, torch.stack([t.keypoints_2d for t in turned])))
+            rows.append(torch.stack(errors, dim=1))
+    table = torch.cat(rows)  # (B, turns)
     best = table.argmin(dim=1)
     chosen = []
     for i, index in enumerate(best.tolist()):

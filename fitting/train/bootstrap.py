@@ -78,9 +78,9 @@ def gate(before: dict[str, list[LevelResult]], after: dict[str, list[LevelResult
         f"hard {hard_b:.1f} -> {hard_a:.1f} mm, everyday {every_b:.1f} -> {every_a:.1f} mm "
         "(full-box PA-MPJPE)"
     )
-    if hard_a >= hard_b:
+    if not hard_a < hard_b:  # written so that a NaN (a run that diverged) fails too
         return False, f"not shipped: no gain on the hard set; {figures}"
-    if every_a > every_b:
+    if not every_a <= every_b:
         return False, f"not shipped: worse on the everyday set; {figures}"
     return True, f"shipped: {figures}"
 
@@ -147,10 +147,10 @@ def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:
         # Full SMPL and 3D truth here, so those terms weigh more than in SPIN (which often lacks them).
         losses=LossWeights(keypoints_2d=5.0, joints_3d=20.0, pose=10.0, betas=0.01),
     )
+    baseline_path = config.baseline or BOOTSTRAP_REGRESSOR_PATH
+    baseline = load_checkpoint(baseline_path)  # before training: a bad path fails now, not in an hour
     result = train(train_config, train_people, val_people, init=config.init)
     best = work / "run" / "best.pt"
-    baseline_path = config.baseline or BOOTSTRAP_REGRESSOR_PATH
-    baseline = load_checkpoint(baseline_path)
     checkpoint = load_checkpoint(best)
     before: dict[str, list[LevelResult]] = {}
     after: dict[str, list[LevelResult]] = {}

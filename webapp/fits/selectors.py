@@ -112,6 +112,7 @@ def rejection_reasons(job: FitJob) -> list[tuple[str, str, int]]:
     labels = dict(SANITY_CODE_CHOICES)
     counts = (
         Fit.objects.filter(job=job, sanity_ok=False)
+        .exclude(sanity_code="ok")
         .values("sanity_code")
         .annotate(fits=Count("id"))
         .order_by("-fits", "sanity_code")

@@ -25,20 +25,23 @@ def body() -> BodyModel:
 
 
 def test_a_turned_crop_moves_its_pixels_where_its_labels_go() -> None:
-    size = 33
+    # The crop's convention (fitting.eft.inputs): pixel centres on whole numbers, crop-normalised
+    # n = 2 p / S - 1, so 0 is pixel S / 2 (not the grid's middle, (S - 1) / 2).
+    size = 32
     image = torch.zeros(3, size, size)
     keypoints = torch.zeros(49, 3)
-    col, row = 25, 6  # a bright pixel, and a label on it (crop-normalised: pixel centres)
+    col, row = 25, 6  # a bright pixel, and a label on it
     image[:, row, col] = 1.0
-    keypoints[30] = torch.tensor([2 * (col + 0.5) / size - 1, 2 * (row + 0.5) / size - 1, 1.0])
+    keypoints[30] = torch.tensor([2 * col / size - 1, 2 * row / size - 1, 1.0])
     target = EftTarget(image, keypoints, CropBox(100.0, 100.0, 1.0))
     for degrees in TURNS_DEG:
         turned = turn_target(target, degrees)
-        found = torch.nonzero(turned.image[0])[0]
+        found = torch.nonzero(turned.image[0])
+        assert len(found) == 1
         x, y = turned.keypoints_2d[30, :2]
-        assert (int(found[1]), int(found[0])) == (
-            round(float((x + 1) * size / 2 - 0.5)),
-            round(float((y + 1) * size / 2 - 0.5)),
+        assert (int(found[0, 1]), int(found[0, 0])) == (
+            round(float((x + 1) * size / 2)),
+            round(float((y + 1) * size / 2)),
         )
         assert float(turned.keypoints_2d[0].abs().sum()) == 0.0  # unlabelled joints stay at zero
     assert turn_target(target, 0) is target

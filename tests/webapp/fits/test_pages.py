@@ -122,6 +122,16 @@ def test_fits_made_before_the_codes_get_theirs_from_their_reasons() -> None:
     migration.codes_from_reasons(apps, None)
     codes = dict(Fit.objects.values_list("pk", "sanity_code"))
     assert (codes[betas.pk], codes[loss.pk], codes[good.pk]) == ("betas", "keypoint_loss", "ok")
+    # A job started before the threshold had units keeps stopping in image pixels.
+    old = {k: v for k, v in job.config.items() if k not in ("threshold_units", "upright_search")}
+    FitJob.objects.filter(pk=job.pk).update(config=old)
+    smplify = FitJobFactory(method="smplify", config={"lr": 0.01})
+    migration.threshold_units_of_old_jobs(apps, None)
+    job.refresh_from_db()
+    assert job.config["threshold_units"] == "image"
+    assert job.method_config().threshold_units == "image"  # type: ignore[union-attr]
+    smplify.refresh_from_db()
+    assert smplify.config == {"lr": 0.01}
 
 
 def test_pages_need_staff(client: Client) -> None:

@@ -1,5 +1,7 @@
 """Which sanity check rejected each fit (a code the job page filters by), and the upright search's
-turn. Fits made before the codes existed get theirs from their reason's wording."""
+turn. Fits made before the codes existed get theirs from their reason's wording; jobs started
+before the stop threshold had units keep the reading they ran with (image pixels), so their
+remaining or retried chunks stop as their first ones did."""
 
 from django.db import migrations, models
 
@@ -10,6 +12,14 @@ def codes_from_reasons(apps, schema_editor):
     fit.objects.filter(sanity_ok=False, sanity_reason__startswith="2D keypoint loss").update(
         sanity_code="keypoint_loss"
     )
+
+
+def threshold_units_of_old_jobs(apps, schema_editor):
+    job_model = apps.get_model("fits", "FitJob")
+    for job in job_model.objects.exclude(method="smplify").only("config"):
+        if "threshold_units" not in job.config:
+            job.config = {**job.config, "threshold_units": "image"}
+            job.save(update_fields=["config"])
 
 
 class Migration(migrations.Migration):
@@ -43,4 +53,5 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(codes_from_reasons, migrations.RunPython.noop),
+        migrations.RunPython(threshold_units_of_old_jobs, migrations.RunPython.noop),
     ]
