@@ -128,7 +128,7 @@ def test_fits_made_before_the_codes_get_theirs_from_their_reasons() -> None:
     smplify = FitJobFactory(method="smplify", config={"lr": 0.01})
     migration.threshold_units_of_old_jobs(apps, None)
     job.refresh_from_db()
-    assert job.config["threshold_units"] == "image"
+    assert (job.config["threshold_units"], job.config["upright_search"]) == ("image", False)
     assert job.method_config().threshold_units == "image"  # type: ignore[union-attr]
     smplify.refresh_from_db()
     assert smplify.config == {"lr": 0.01}

@@ -1,7 +1,7 @@
 """Which sanity check rejected each fit (a code the job page filters by), and the upright search's
 turn. Fits made before the codes existed get theirs from their reason's wording; jobs started
-before the stop threshold had units keep the reading they ran with (image pixels), so their
-remaining or retried chunks stop as their first ones did."""
+before the stop threshold had units, or the upright search existed, keep what they ran with (image
+pixels, no search), so their remaining or retried chunks run as their first ones did."""
 
 from django.db import migrations, models
 
@@ -17,8 +17,10 @@ def codes_from_reasons(apps, schema_editor):
 def threshold_units_of_old_jobs(apps, schema_editor):
     job_model = apps.get_model("fits", "FitJob")
     for job in job_model.objects.exclude(method="smplify").only("config"):
-        if "threshold_units" not in job.config:
-            job.config = {**job.config, "threshold_units": "image"}
+        missing = {"threshold_units": "image", "upright_search": False}.items() - job.config.items()
+        added = {key: value for key, value in missing if key not in job.config}
+        if added:
+            job.config = {**job.config, **added}
             job.save(update_fields=["config"])
 
 
