@@ -213,6 +213,8 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             rotate_prob=args.rotate,
             lr=args.lr,
+            lr_schedule=args.lr_schedule,
+            everyday_people=args.everyday_people,
         )
     )
     return 0
@@ -596,6 +598,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of training crops turned in-plane by any angle",
     )
     boot.add_argument("--lr", type=float, default=default_of(BootstrapConfig, "lr"))
+    boot.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine"),
+        default=default_of(BootstrapConfig, "lr_schedule"),
+        help="cosine: the rate falls to 5%% of --lr over the time budget",
+    )
+    boot.add_argument(
+        "--everyday-people",
+        type=int,
+        default=default_of(BootstrapConfig, "everyday_people"),
+        help="everyday people (seed 4, in WORK/train-everyday) mixed into a wide or hard training set "
+        "so it keeps what it knows of everyday poses (0: none)",
+    )
     boot.add_argument(
         "--minutes", type=float, default=default_of(BootstrapConfig, "minutes"), help="training time budget"
     )

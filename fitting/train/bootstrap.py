@@ -27,7 +27,7 @@ from fitting.regressor.hmr import load_checkpoint, save_checkpoint
 from fitting.synth.poses import Distribution
 from fitting.train.data import Augment, describe, load_synthetic, split
 from fitting.train.evaluate import LevelResult, evaluate_levels, results_plot, results_table
-from fitting.train.trainer import LossWeights, TrainConfig, train
+from fitting.train.trainer import LossWeights, LrSchedule, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,13 @@ class BootstrapConfig:
     baseline: Path | None = None  # the regressor to beat (None: the shipped one)
     rotate_prob: float = 0.3  # in-plane rotation augmentation
     lr: float = 2e-4
+    lr_schedule: LrSchedule = "cosine"
+    # Everyday people (the original distribution, its camera) added to a wide or hard training set,
+    # so that learning the hard poses does not cost the everyday ones (0: none).
+    everyday_people: int = 5000
+
+
+EVERYDAY_MIX_SEED = 4  # not the training (1) nor a held-out seed (2, 3)
 
 
 def ensure_set(folder: Path, people: int, seed: int, distribution: Distribution) -> None:
@@ -63,6 +70,18 @@ def ensure_set(folder: Path, people: int, seed: int, distribution: Distribution)
         shutil.rmtree(folder)  # an interrupted earlier run
     result = generate(SynthConfig(people=people, seed=seed, distribution=distribution), folder)
     print(f"generated {result.people} people in {result.seconds / 60:.1f} min")
+
+
+def training_sets(config: BootstrapConfig) -> list[tuple[Path, int, int, Distribution]]:
+    """The training sets (folder, people, seed, distribution): the chosen distribution's, and for
+    a wide or hard one the everyday mix."""
+    work = Path(config.work)
+    sets: list[tuple[Path, int, int, Distribution]] = [
+        (work / "train", config.people, config.seed, config.distribution)
+    ]
+    if config.distribution != "everyday" and config.everyday_people > 0:
+        sets.append((work / "train-everyday", config.everyday_people, EVERYDAY_MIX_SEED, "everyday"))
+    return sets
 
 
 def full_box(levels: list[LevelResult]) -> float:
@@ -120,13 +139,16 @@ def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:
     from fitting.synth.generate import HELDOUT_SETS
 
     work = Path(config.work)
-    train_dir = work / "train"
     tests = {name: work / ("test" if name == "everyday" else f"test-{name}") for name in HELDOUT_SETS}
-    ensure_set(train_dir, config.people, config.seed, config.distribution)
+    sets = training_sets(config)
+    for folder, count, seed, distribution in sets:
+        ensure_set(folder, count, seed, distribution)
     for name, folder in tests.items():
         held = HELDOUT_SETS[name]
         ensure_set(folder, held.people, held.seed, held.distribution)
-    people = load_synthetic(train_dir)
+    people = [person for folder, *_ in sets for person in load_synthetic(folder)]
+    mix = sets[1][1] if len(sets) > 1 else 0
+    # The validation people (which pick the best checkpoint) come from both sets alike.
     train_people, val_people = split(people, 0.05, config.seed)
     print(f"training on {describe(train_people)}, validating on {describe(val_people)}")
     train_config = TrainConfig(
@@ -137,6 +159,7 @@ def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:
         epochs=1000,  # the time budget ends the run
         batch_size=32,
         lr=config.lr,
+        lr_schedule=config.lr_schedule,
         minutes=config.minutes,
         val_every=1000,
         checkpoint_every=1000,
@@ -183,8 +206,16 @@ def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:
     print(why)
     meta = {
         "bootstrap": {
-            "train": {**describe(train_people), "distribution": config.distribution, "seed": config.seed},
+            "train": {
+                **describe(train_people),
+                "distribution": config.distribution,
+                "seed": config.seed,
+                "everyday_mix": {"people": mix, "seed": EVERYDAY_MIX_SEED} if mix else None,
+            },
             "init": str(config.init) if config.init else None,
+            "lr": config.lr,
+            "lr_schedule": config.lr_schedule,
+            "rotate_prob": config.rotate_prob,
             "evaluation": evaluation,
             "training": {k: v for k, v in result.items() if k != "metrics"},
         }

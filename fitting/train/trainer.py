@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from fitting.regressor.inputs import AUX_CHANNELS, AUX_SKELETON
 from fitting.train.data import Augment, Person, PersonDataset
 
 _RHIP, _LHIP = GT24_NAMES.index("Right Hip"), GT24_NAMES.index("Left Hip")
+
+LrSchedule = Literal["constant", "cosine"]
+LR_FLOOR = 0.05  # the cosine schedule ends at this share of the base rate
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 5e-5
     weight_decay: float = 0.0
+    # "cosine": the rate falls from ``lr`` to ``LR_FLOOR * lr`` over the budget (minutes or
+    # max_steps, whichever is nearer its end); "constant" (SPIN's) keeps it.
+    lr_schedule: LrSchedule = "constant"
     clip_grad: float = 5.0  # max gradient norm; keeps a bad batch from throwing the camera scale negative
     minutes: float | None = None  # stop (and save) after this much training time
     max_steps: int | None = None  # or after this many optimiser steps
@@ -155,6 +161,21 @@ def mean_params(people: list[Person]) -> MeanParams:
     return MeanParams.from_poses(poses, betas)
 
 
+def scheduled_lr(config: TrainConfig, elapsed_s: float, step: int) -> float:
+    """The learning rate after ``elapsed_s`` seconds and ``step`` steps of this run."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    done = 0.0
+    if config.minutes:
+        done = max(done, elapsed_s / (60 * config.minutes))
+    if config.max_steps:
+        done = max(done, step / config.max_steps)
+    if not config.minutes and not config.max_steps:
+        raise ValueError("the cosine schedule needs a budget: minutes or max_steps")
+    done = min(done, 1.0)
+    return config.lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * done)))
+
+
 def _device(spec: str) -> torch.device:
     from fitting.device import resolve_device
 
@@ -178,6 +199,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     body = BodyModel.open_body().to(device)
     in_channels = 3 + (AUX_CHANNELS if config.aux_keypoints else 0)
+    if config.lr_schedule != "constant" and not config.minutes and not config.max_steps:
+        raise ValueError("the cosine schedule needs a budget: minutes or max_steps")
     if init is not None:
         model = load_checkpoint(init).model
         if model.in_channels != in_channels:
@@ -266,6 +289,9 @@ def train(
             )
         for batch_idx, batch in enumerate(loader, start=skip_batches):
             batch = {k: v.to(device) for k, v in batch.items()}
+            lr = scheduled_lr(config, time.perf_counter() - started, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             pred = model(batch["image"])
             loss, parts = hmr_loss(body, pred, batch, config.losses)
             optimizer.zero_grad(set_to_none=True)
@@ -274,7 +300,12 @@ def train(
             optimizer.step()
             step += 1
             if bar is not None:
-                bar.set_postfix(loss=f"{loss.item():.3f}", l2d=f"{parts['2d']:.4f}", l3d=f"{parts['3d']:.4f}")
+                bar.set_postfix(
+                    loss=f"{loss.item():.3f}",
+                    l2d=f"{parts['2d']:.4f}",
+                    l3d=f"{parts['3d']:.4f}",
+                    lr=f"{lr:.1e}",
+                )
                 bar.update(1)
             if step % config.val_every == 0:
                 metrics = evaluate_model(model, body, val_loader, device)

@@ -84,3 +84,18 @@ def test_a_set_of_another_distribution_is_not_reused(tmp_path: Path) -> None:
     ensure_set(folder, 10, 2, "everyday")  # reused: no distribution recorded means everyday
     with pytest.raises(SystemExit, match="holds another set \\(10 people, seed 2, everyday\\)"):
         ensure_set(folder, 10, 2, "hard")
+
+
+def test_a_wide_training_set_is_mixed_with_everyday_people(tmp_path: Path) -> None:
+    from fitting.train.bootstrap import EVERYDAY_MIX_SEED, BootstrapConfig, training_sets
+
+    wide = BootstrapConfig(work=tmp_path, export=tmp_path / "out.pt", people=300, everyday_people=200)
+    assert training_sets(wide) == [
+        (tmp_path / "train", 300, 1, "wide"),
+        (tmp_path / "train-everyday", 200, EVERYDAY_MIX_SEED, "everyday"),
+    ]
+    assert EVERYDAY_MIX_SEED not in {1, 2, 3}  # neither the training seed nor a held-out one
+    everyday = BootstrapConfig(work=tmp_path, export=tmp_path / "out.pt", distribution="everyday")
+    assert training_sets(everyday) == [(tmp_path / "train", 5000, 1, "everyday")]
+    unmixed = BootstrapConfig(work=tmp_path, export=tmp_path / "out.pt", everyday_people=0)
+    assert len(training_sets(unmixed)) == 1

@@ -158,3 +158,35 @@ def test_shipped_bootstrap_regressor_beats_the_mean_pose(people: list) -> None:
     assert meta["body_sha256"] == BodyModel.open_body().sha256  # trained for the shipped body
     full_box = evaluate_levels(checkpoint, people, levels=(7,), workers=0)[0]
     assert full_box.pa_mpjpe < 0.85 * full_box.mean_pose_pa_mpjpe
+
+
+def test_the_cosine_schedule_falls_from_the_rate_to_its_floor() -> None:
+    from fitting.train.trainer import LR_FLOOR, scheduled_lr
+
+    config = TrainConfig(out="unused", lr=1e-3, lr_schedule="cosine", minutes=10.0)
+    assert scheduled_lr(config, 0.0, 0) == pytest.approx(1e-3)
+    assert scheduled_lr(config, 300.0, 0) == pytest.approx(1e-3 * (1 + LR_FLOOR) / 2)
+    assert scheduled_lr(config, 600.0, 0) == pytest.approx(1e-3 * LR_FLOOR)
+    assert scheduled_lr(config, 6000.0, 0) == pytest.approx(1e-3 * LR_FLOOR)  # past the budget: the floor
+    rates = [scheduled_lr(config, t, 0) for t in range(0, 601, 60)]
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    by_steps = TrainConfig(out="unused", lr=1e-3, lr_schedule="cosine", minutes=1000.0, max_steps=10)
+    assert scheduled_lr(by_steps, 0.0, 5) == pytest.approx(1e-3 * (1 + LR_FLOOR) / 2)  # the nearer end
+    assert scheduled_lr(TrainConfig(out="unused", lr=1e-3), 1e9, 10**9) == 1e-3  # constant: SPIN's
+    with pytest.raises(ValueError, match="needs a budget"):
+        scheduled_lr(TrainConfig(out="unused", lr=1e-3, lr_schedule="cosine"), 0.0, 0)
+
+
+def test_training_follows_the_cosine_schedule(people: list, tmp_path: Path) -> None:
+    from fitting.train.trainer import LR_FLOOR
+
+    train_people, val_people = split(people, 0.25, 0)
+    config = TrainConfig(out=str(tmp_path), backbone="tiny", input_size=64, aux_keypoints=True, epochs=5,
+                         batch_size=4, lr=1e-3, lr_schedule="cosine", max_steps=4, val_every=100,
+                         checkpoint_every=100, workers=0)  # fmt: skip
+    result = train(config, train_people, val_people, progress=False, log=lambda _m: None)
+    assert result["steps"] == 4
+    raw = torch.load(tmp_path / "latest.pt", weights_only=True)
+    # The last step (step 3 of 4) ran at cos(3/4 pi) of the way down.
+    expected = 1e-3 * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + np.cos(np.pi * 3 / 4)))
+    assert raw["optimizer"]["param_groups"][0]["lr"] == pytest.approx(expected)
