@@ -220,6 +220,19 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_regressor_facts(args: argparse.Namespace) -> int:
+    from fitting.regressor.facts import checkpoint_facts, write_facts
+
+    facts = checkpoint_facts(args.checkpoint)
+    out = args.out or args.checkpoint.with_suffix(".facts.json")
+    write_facts(facts, out)
+    print(
+        f"{args.checkpoint}: {facts.backbone} backbone, {facts.input_size} px, {facts.in_channels} channels, "
+        f"for the {facts.body_description}; wrote {out}"
+    )
+    return 0
+
+
 def _cmd_pose_prior(args: argparse.Namespace) -> int:
     from fitting.smplify.prior import build_shipped_prior
 
@@ -617,6 +630,14 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--workers", type=int, default=default_of(BootstrapConfig, "workers"))
     boot.add_argument("--device", default=default_of(BootstrapConfig, "device"))
     boot.set_defaults(func=_cmd_bootstrap)
+
+    facts = sub.add_parser(
+        "regressor-facts",
+        help="load a checkpoint strictly and write what it is (backbone, input, body model) beside it",
+    )
+    facts.add_argument("checkpoint", type=Path)
+    facts.add_argument("--out", type=Path, default=None, help="default: CHECKPOINT with .facts.json")
+    facts.set_defaults(func=_cmd_regressor_facts)
 
     fit = sub.add_parser("fit", help="fit every annotated person of a COCO keypoints file; write EFT JSON")
     fit.add_argument("--coco", type=Path, required=True, help="COCO person keypoints JSON")

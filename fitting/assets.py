@@ -13,6 +13,8 @@ OPEN_BODY_PATH = DATA_DIR / "open_body.npz"
 
 #: HMR trained for the open body on synthetic people (``python -m fitting bootstrap``).
 BOOTSTRAP_REGRESSOR_PATH = DATA_DIR / "bootstrap_hmr.pt"
+#: What the shipped regressor is (fitting.regressor.facts), read without torch by the web process.
+BOOTSTRAP_FACTS_PATH = DATA_DIR / "bootstrap_hmr.facts.json"
 
 #: The product's SMPLify pose prior (``python -m fitting pose-prior``).
 POSE_PRIOR_PATH = DATA_DIR / "pose_prior_gmm8.npz"

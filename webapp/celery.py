@@ -17,6 +17,7 @@ app.conf.imports = (
     "tasks.crowd",
     "tasks.datasets",
     "tasks.fits",
+    "tasks.regressors",
     "tasks.renders",
     "tasks.sweep",
 )

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "webapp.fits",
     "webapp.crowd",
     "webapp.benchmarks",
+    "webapp.regressors",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "tasks.fits.*": {"queue": "gpu"},
     "tasks.renders.*": {"queue": "render"},
+    "tasks.regressors.*": {"queue": "gpu"},  # a checkpoint's check loads it with torch
 }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tasks.core.worker_heartbeat", "schedule": 60.0},

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("webapp.fits.urls")),
     path("", include("webapp.crowd.urls")),
     path("", include("webapp.benchmarks.urls")),
+    path("", include("webapp.regressors.urls")),
     path("admin/", admin.site.urls),
     # Staff pages, as the README says: the schema names every staff operation.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAdminUser]), name="api-schema"),

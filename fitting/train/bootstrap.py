@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fitting.regressor.facts import checkpoint_facts, write_facts
 from fitting.regressor.hmr import load_checkpoint, save_checkpoint
 from fitting.synth.poses import Distribution
 from fitting.train.data import Augment, describe, load_synthetic, split
@@ -222,5 +223,8 @@ def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:
     }
     target = config.export if ship else work / "candidate.pt"
     export_half(best, target, meta)
-    print(f"exported {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    # Its facts beside it: the web app registers a shipped regressor without importing torch.
+    facts_path = target.with_suffix(".facts.json")
+    write_facts(checkpoint_facts(target), facts_path)
+    print(f"exported {target} ({target.stat().st_size / 1e6:.1f} MB) and {facts_path.name}")
     return {"training": result, "evaluation": evaluation, "shipped": ship, "verdict": why}

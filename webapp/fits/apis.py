@@ -18,6 +18,7 @@ from webapp.datasets.models import Dataset
 from webapp.fits.models import FitJob
 from webapp.fits.selectors import job_list, job_progress, job_summary
 from webapp.fits.services import fit_job_config, fit_job_start
+from webapp.regressors.models import Regressor
 
 
 class FitJobProgressSerializer(serializers.Serializer[dict[str, Any]]):
@@ -55,6 +56,7 @@ class FitJobOutputSerializer(serializers.Serializer[FitJob]):
     config = serializers.DictField(help_text="the method's options as used (EftConfig / SmplifyConfig)")
     chunk_size = serializers.IntegerField()
     render = serializers.BooleanField()
+    regressor = serializers.IntegerField(source="regressor_id", allow_null=True, help_text="registered id")
     created_at = serializers.DateTimeField()
     progress = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
@@ -90,6 +92,10 @@ class FitJobListApi(APIView):
             min_value=1, max_value=4096, default=field_default(FitJob, "chunk_size")
         )
         render = serializers.BooleanField(default=True)
+        regressor = serializers.PrimaryKeyRelatedField(
+            queryset=Regressor.objects.all(), required=False, allow_null=True, default=None,
+            help_text="a registered regressor's id (default: the configured one)",
+        )  # fmt: skip
 
     @extend_schema(responses=FitJobProgressSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -104,7 +110,7 @@ class FitJobListApi(APIView):
             job = fit_job_start(
                 dataset=data["dataset"], method=data["method"], filter_name=data["filter"],
                 split=data["split"], config=fit_job_config(method=data["method"], options=data["config"]),
-                chunk_size=data["chunk_size"], render=data["render"],
+                chunk_size=data["chunk_size"], render=data["render"], regressor=data["regressor"],
             )  # fmt: skip
         except ValidationError as exc:
             detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}

@@ -31,6 +31,10 @@ class FitJob(models.Model):
     split = models.CharField(max_length=32, blank=True, help_text="only people of this split (blank: all)")
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.EFT)
     config = models.JSONField(default=dict, help_text="EftConfig / SmplifyConfig as used")
+    regressor = models.ForeignKey(
+        "regressors.Regressor", null=True, blank=True, on_delete=models.PROTECT, related_name="fit_jobs",
+        help_text="a registered checkpoint (blank: the checkpoint path below, else the configured one)",
+    )  # fmt: skip
     checkpoint = models.CharField(max_length=500, blank=True, help_text="blank: the configured regressor")
     body_model = models.CharField(max_length=500, blank=True, help_text="blank: the configured body model")
     chunk_size = models.PositiveIntegerField(default=32)

@@ -28,6 +28,8 @@ from webapp.core.taskstate import TaskStatus
 from webapp.datasets.models import Dataset, Person
 from webapp.datasets.selectors import people_passing
 from webapp.fits.models import Fit, FitChunk, FitJob, PairRender
+from webapp.regressors.models import Regressor
+from webapp.regressors.services import regressor_check_body, regressor_local_path
 
 if TYPE_CHECKING:
     from fitting.results import ImageFailure, PersonFit
@@ -62,6 +64,7 @@ def fit_job_start(
     config: MethodConfig | None = None,
     chunk_size: int | None = None,
     checkpoint: str = "",
+    regressor: Regressor | None = None,
     body_model: str = "",
     render: bool = True,
     enqueue: bool = True,
@@ -69,7 +72,8 @@ def fit_job_start(
     """A new job over the dataset's people (by filter and split), cut into chunks that are
     enqueued on the ``gpu`` queue once this transaction commits. ``config`` is the method's
     options dataclass (validated when it was made: ``fitting.config.method_config``); None is
-    the method's defaults."""
+    the method's defaults. ``regressor``: a registered checkpoint (refused if it was trained for
+    another body model than the job's); else ``checkpoint`` (a path), else the configured one."""
     if dataset.status != Dataset.Status.DONE:
         raise ValidationError({"dataset": f"dataset {dataset.name} is {dataset.state}, not ready"})
     if method not in FitJob.Method.values:
@@ -79,6 +83,10 @@ def fit_job_start(
         raise ValidationError(
             {"config": f"method {method} takes {config_class(method).__name__}, not {type(options).__name__}"}
         )
+    if regressor is not None:
+        if checkpoint:
+            raise ValidationError({"regressor": "give a registered regressor or a checkpoint path, not both"})
+        regressor_check_body(regressor, body_model)
     if chunk_size is None:
         chunk_size = int(field_default(FitJob, "chunk_size"))
     if not 1 <= chunk_size <= 4096:
@@ -91,7 +99,8 @@ def fit_job_start(
     waiting = TaskStatus.QUEUED if enqueue else TaskStatus.PENDING
     job = FitJob.objects.create(
         dataset=dataset, method=method, filter=filter_name, split=split, config=asdict(options),
-        chunk_size=chunk_size, checkpoint=checkpoint, body_model=body_model, people_total=len(ids),
+        chunk_size=chunk_size, checkpoint=checkpoint, regressor=regressor, body_model=body_model,
+        people_total=len(ids),
         render=render, status=waiting,
     )  # fmt: skip
     chunks = FitChunk.objects.bulk_create(
@@ -212,7 +221,8 @@ def _run(job: FitJob, chunk: FitChunk, beat: Callable[[], None]) -> tuple[int, l
     def load(name: str) -> Any:
         return image_pixels(images[name])
 
-    engine = engine_for(job.checkpoint, job.body_model)
+    checkpoint = str(regressor_local_path(job.regressor)) if job.regressor is not None else job.checkpoint
+    engine = engine_for(checkpoint, job.body_model)
     FitChunk.objects.filter(pk=chunk.pk).update(device=engine.device)
     settings_ = _settings(job, engine.device, len(rows))
     run = fit_people(

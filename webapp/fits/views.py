@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -26,6 +28,8 @@ from webapp.fits.selectors import (
     render_urls,
 )
 from webapp.fits.services import fit_job_cancel, fit_job_config, fit_job_retry_failed, fit_job_start
+from webapp.regressors.models import Regressor
+from webapp.regressors.services import regressor_shipped
 
 
 class FitJobForm(forms.Form):
@@ -56,11 +60,23 @@ class FitJobForm(forms.Form):
         required=False, initial=default_of(EftConfig, "upright_search"),
         help_text="start from the crop turned by 0/90/180/270 degrees that the regressor reads best",
     )  # fmt: skip
+    regressor = forms.ModelChoiceField(
+        queryset=Regressor.objects.filter(status=Regressor.Status.DONE), required=False,
+        empty_label="the configured regressor",
+        help_text="the checkpoint EFT fine-tunes (and SMPLify starts from): see Regressors",
+    )  # fmt: skip
     chunk_size = forms.IntegerField(initial=field_default(FitJob, "chunk_size"), min_value=1, max_value=4096)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["regressor"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Regressor.objects.filter(status=Regressor.Status.DONE)  # read per request
 
 
 @staff_member_required
 def job_list_page(request: HttpRequest) -> HttpResponse:
+    regressor_shipped()  # listed among the choices from the first visit
     form = FitJobForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -78,7 +94,7 @@ def job_list_page(request: HttpRequest) -> HttpResponse:
             job = fit_job_start(
                 dataset=data["dataset"], method=data["method"], filter_name=data["filter_name"],
                 split=data["split"], config=fit_job_config(method=data["method"], options=options),
-                chunk_size=data["chunk_size"],
+                chunk_size=data["chunk_size"], regressor=data["regressor"],
             )  # fmt: skip
         except ValidationError as exc:
             for error in exc.messages:

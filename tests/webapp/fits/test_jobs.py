@@ -120,6 +120,7 @@ def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
         "fit chunks": {"requeued": 1, "failed": 1, "resent": 0},
         "renders": {"requeued": 0, "failed": 0, "resent": 0},
         "benchmark versions": {"requeued": 0, "failed": 0, "resent": 0},
+        "regressor checks": {"requeued": 0, "failed": 0, "resent": 0},
     }
     lost.refresh_from_db()
     hopeless.refresh_from_db()

@@ -17,6 +17,8 @@ from webapp.datasets.models import Dataset
 from webapp.fits.models import FitChunk, FitJob
 from webapp.fits.selectors import job_progress, job_summary
 from webapp.fits.services import fit_chunk_run, fit_job_config, fit_job_start
+from webapp.regressors.models import Regressor
+from webapp.regressors.selectors import regressor_named
 
 
 def _option(text: str) -> tuple[str, Any]:
@@ -48,6 +50,9 @@ class Command(BaseCommand):
             help="a method option, repeatable: --option max_iterations=100 --option sanity=exporter",
         )  # fmt: skip
         parser.add_argument("--chunk-size", type=int, default=field_default(FitJob, "chunk_size"))
+        parser.add_argument(
+            "--regressor", default="", help="a registered regressor's name or id (default: the configured)"
+        )
         parser.add_argument("--no-render", action="store_true", help="do not render the fits")
         parser.add_argument(
             "--here", action="store_true", help="fit here and now in this process (no worker needed)"
@@ -60,12 +65,18 @@ class Command(BaseCommand):
         if dataset is None:
             names = ", ".join(Dataset.objects.values_list("name", flat=True)[:20]) or "none yet"
             raise CommandError(f"no dataset {key!r} (datasets: {names})")
+        regressor = None
+        if options["regressor"]:
+            regressor = regressor_named(options["regressor"])
+            if regressor is None:
+                names = ", ".join(Regressor.objects.values_list("name", flat=True)[:20]) or "none yet"
+                raise CommandError(f"no regressor {options['regressor']!r} (registered: {names})")
         try:
             config = fit_job_config(method=options["method"], options=dict(options["option"]))
             job = fit_job_start(
                 dataset=dataset, method=options["method"], filter_name=options["filter"],
                 split=options["split"], config=config, chunk_size=options["chunk_size"],
-                render=not options["no_render"], enqueue=not options["here"],
+                render=not options["no_render"], enqueue=not options["here"], regressor=regressor,
             )  # fmt: skip
         except ValidationError as exc:
             raise CommandError(f"cannot start the job: {'; '.join(exc.messages)}") from exc
