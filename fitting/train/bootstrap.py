@@ -218,7 +218,7 @@ def run_bootstrap(config: BootstrapConfig) -> dict[str, Any]:
             "lr_schedule": config.lr_schedule,
             "rotate_prob": config.rotate_prob,
             "evaluation": evaluation,
-            "training": {k: v for k, v in result.items() if k != "metrics"},
+            "training": {k: v for k, v in result.items() if k not in ("metrics", "history")},
         }
     }
     target = config.export if ship else work / "candidate.pt"

@@ -65,6 +65,7 @@ class TrainConfig:
     mean_params: str | None = None  # SPIN's smpl_mean_params.npz; default: the training set's mean
     val_every: int = 500  # steps
     checkpoint_every: int = 500  # steps
+    progress_every: int = 20  # steps between calls of ``on_progress``
     workers: int = 2
     seed: int = 0
     device: str = "auto"
@@ -161,6 +162,32 @@ def mean_params(people: list[Person]) -> MeanParams:
     return MeanParams.from_poses(poses, betas)
 
 
+@dataclass(frozen=True)
+class TrainProgress:
+    """What ``train`` reports to ``on_progress``: every ``progress_every`` steps and after each
+    validation (``metrics`` set then)."""
+
+    step: int
+    max_steps: int | None
+    epoch: int
+    loss: float
+    parts: dict[str, float]
+    lr: float
+    elapsed_s: float  # training time so far, over every resumed run
+    budget_s: float | None  # the time budget (minutes), if any
+    metrics: dict[str, float] | None = None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left: by the step budget at the rate so far, or by the time budget."""
+        left: list[float] = []
+        if self.max_steps and self.step > 0:
+            left.append((self.max_steps - self.step) * self.elapsed_s / self.step)
+        if self.budget_s:
+            left.append(self.budget_s - self.elapsed_s)
+        return max(0.0, min(left)) if left else None
+
+
 def scheduled_lr(config: TrainConfig, elapsed_s: float, step: int) -> float:
     """The learning rate after ``elapsed_s`` seconds and ``step`` steps of this run."""
     if config.lr_schedule == "constant":
@@ -191,8 +218,15 @@ def train(
     init: Path | None = None,
     log: Callable[[str], None] = print,
     progress: bool = True,
+    on_progress: Callable[[TrainProgress], bool] | None = None,
+    on_checkpoint: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
-    """Train and write ``out/latest.pt`` (and ``out/best.pt`` by validation PA-MPJPE)."""
+    """Train and write ``out/latest.pt`` (and ``out/best.pt`` by validation PA-MPJPE).
+
+    ``on_progress`` is told how it goes (``TrainProgress``); it returns False to stop the run
+    (cancelled: ``latest.pt`` is saved where it stopped). ``on_checkpoint`` is called with each
+    ``latest.pt`` written (a job copies it where another worker can resume from it). Time spent
+    before a resume counts against ``minutes`` and the learning-rate schedule."""
     torch.manual_seed(config.seed)
     device = _device(config.device)
     out = Path(config.out)
@@ -231,8 +265,11 @@ def train(
             int(raw["total_step_count"]),
         )
         best = float(raw.get("eft_meta", {}).get("best_pa_mpjpe", math.inf))
+        elapsed_before = float(raw.get("eft_meta", {}).get("elapsed_s", 0.0))
         log(f"resumed from {resume}: epoch {start_epoch}, batch {skip_batches}, step {step}")
-    started = time.perf_counter()
+    else:
+        elapsed_before = 0.0
+    started = time.perf_counter() - elapsed_before
     history: list[dict[str, float]] = []
 
     def meta(metrics: dict[str, float] | None) -> dict[str, Any]:
@@ -248,6 +285,7 @@ def train(
                 "metrics": metrics or {},
                 "best_pa_mpjpe": best,
                 "history": history[-50:],
+                "elapsed_s": time.perf_counter() - started,
             }
         }
 
@@ -263,8 +301,23 @@ def train(
             total_step_count=step,
             extra=meta(metrics),
         )
+        if on_checkpoint is not None and path.name == "latest.pt":
+            on_checkpoint(path)
+
+    def report(
+        epoch: int, loss: float, parts: dict[str, float], lr: float, val: dict[str, float] | None
+    ) -> bool:
+        if on_progress is None:
+            return True
+        budget = 60 * config.minutes if config.minutes else None
+        return on_progress(
+            TrainProgress(step=step, max_steps=config.max_steps, epoch=epoch, loss=loss, parts=parts, lr=lr,
+                          elapsed_s=time.perf_counter() - started, budget_s=budget, metrics=val)
+        )  # fmt: skip
 
     out_of_time = False
+    cancelled = False
+    epoch = start_epoch
     metrics: dict[str, float] | None = None
     bar = None
     for epoch in range(start_epoch, config.epochs):
@@ -307,8 +360,9 @@ def train(
                     lr=f"{lr:.1e}",
                 )
                 bar.update(1)
+            validated = None
             if step % config.val_every == 0:
-                metrics = evaluate_model(model, body, val_loader, device)
+                metrics = validated = evaluate_model(model, body, val_loader, device)
                 history.append({"step": step, **metrics})
                 log(f"step {step}: {summary(metrics)}")
                 if metrics["pa_mpjpe"] < best:
@@ -316,6 +370,12 @@ def train(
                     save(out / "best.pt", epoch, batch_idx + 1, perm, metrics)
             if step % config.checkpoint_every == 0:
                 save(out / "latest.pt", epoch, batch_idx + 1, perm, metrics)
+            if (validated is not None or step % config.progress_every == 0) and not report(
+                epoch, loss.item(), parts, lr, validated
+            ):
+                cancelled = True
+                save(out / "latest.pt", epoch, batch_idx + 1, perm, metrics)
+                break
             timed_out = config.minutes is not None and time.perf_counter() - started > 60 * config.minutes
             if timed_out or (config.max_steps is not None and step >= config.max_steps):
                 out_of_time = True
@@ -324,6 +384,10 @@ def train(
         if bar is not None:
             bar.close()
         skip_batches = 0
+        if cancelled:
+            log(f"cancelled at step {step}")
+            return {"steps": step, "metrics": metrics or {}, "best_pa_mpjpe": best, "stopped": "cancelled",
+                    "minutes": (time.perf_counter() - started) / 60, "history": history}  # fmt: skip
         if out_of_time:
             log(f"stopped at step {step} (time or step budget; resume with --resume {out / 'latest.pt'})")
             break
@@ -336,9 +400,12 @@ def train(
     save(out / "latest.pt", config.epochs if not out_of_time else epoch, 0, torch.arange(0), metrics)
     minutes = (time.perf_counter() - started) / 60
     log(f"final: {summary(metrics)}; best {best:.1f} mm; {step} steps in {minutes:.1f} min")
+    report(epoch, math.nan, {}, scheduled_lr(config, minutes * 60, step), metrics)
     return {
         "steps": step,
         "metrics": metrics,
         "best_pa_mpjpe": best,
         "minutes": (time.perf_counter() - started) / 60,
+        "stopped": "budget" if out_of_time else "epochs",
+        "history": history,
     }

@@ -190,3 +190,47 @@ def test_training_follows_the_cosine_schedule(people: list, tmp_path: Path) -> N
     # The last step (step 3 of 4) ran at cos(3/4 pi) of the way down.
     expected = 1e-3 * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + np.cos(np.pi * 3 / 4)))
     assert raw["optimizer"]["param_groups"][0]["lr"] == pytest.approx(expected)
+
+
+def test_progress_is_reported_and_a_run_can_be_stopped_and_resumed(people: list, tmp_path: Path) -> None:
+    from fitting.train.trainer import TrainProgress
+
+    train_people, val_people = split(people, 0.25, 0)
+    config = TrainConfig(out=str(tmp_path), backbone="tiny", input_size=64, aux_keypoints=True, epochs=20,
+                         batch_size=2, lr=1e-3, max_steps=12, val_every=4, checkpoint_every=3,
+                         progress_every=2, workers=0)  # fmt: skip
+    seen: list[TrainProgress] = []
+    copies: list[int] = []
+
+    def cancel_at_five(progress: TrainProgress) -> bool:
+        seen.append(progress)
+        return progress.step < 5
+
+    def copied(path: Path) -> None:
+        copies.append(int(torch.load(path, weights_only=True)["total_step_count"]))
+
+    first = train(config, train_people, val_people, progress=False, log=lambda _m: None,
+                  on_progress=cancel_at_five, on_checkpoint=copied)  # fmt: skip
+    assert first["stopped"] == "cancelled"
+    assert first["steps"] == 6  # asked to stop at the report after step 5 (reports every 2 steps: 6)
+    assert [p.step for p in seen] == [2, 4, 6]  # step 4 reports its validation
+    assert seen[1].metrics is not None
+    assert seen[0].metrics is None
+    assert all(p.max_steps == 12 and p.elapsed_s > 0 and np.isfinite(p.loss) for p in seen)
+    assert seen[-1].eta_s is not None
+    assert seen[-1].eta_s > 0
+    # Every latest.pt: step 3, the end of the first epoch (4 batches), 6, and where it stopped.
+    assert copies == [3, 4, 6, 6]
+    saved = torch.load(tmp_path / "latest.pt", weights_only=True)
+    assert saved["total_step_count"] == 6
+    elapsed = saved["eft_meta"]["elapsed_s"]
+    assert elapsed > 0
+    # Resumed, it goes on from step 6 to the budget of 12, its clock counting the first run.
+    again: list[TrainProgress] = []
+    second = train(config, train_people, val_people, progress=False, log=lambda _m: None,
+                   resume=tmp_path / "latest.pt", on_progress=lambda p: again.append(p) or True)  # fmt: skip
+    assert second["stopped"] == "budget"
+    assert second["steps"] == 12
+    assert again[0].step == 8
+    assert again[0].elapsed_s > elapsed
+    assert again[-1].metrics is not None  # the final validation is reported too
