@@ -75,6 +75,28 @@ def load_synthetic(folder: Path) -> list[Person]:
     return people
 
 
+def person_from_eft_entry(item: dict[str, Any], image_path: Path, group: int) -> Person:
+    """One entry of an EFT-format export as a training person (the fit as pseudo ground truth);
+    ``ValueError`` (KeyError included) for a malformed entry."""
+    kp = np.asarray(item["gt_keypoint_2d"], dtype=np.float64).reshape(49, 3)
+    center = np.asarray(item["bbox_center"], dtype=np.float64).reshape(2)
+    side = 200.0 * float(item["bbox_scale"])
+    pose = np.asarray(item["parm_pose"], dtype=np.float64).reshape(24, 3, 3)
+    betas = np.asarray(item["parm_shape"], dtype=np.float64).reshape(10)
+    # The box the fit was made in (EFT: side = 1.2 * longer side); undo the 1.2 to get a bbox.
+    bbox_side = side / 1.2
+    return Person(
+        image_path=Path(image_path),
+        bbox=(center[0] - bbox_side / 2, center[1] - bbox_side / 2, bbox_side, bbox_side),
+        keypoints_spin49=kp,
+        labels_gt24=kp[GT24_OFFSET:].copy(),
+        pose_rotmat=pose,
+        betas=betas,
+        joints_gt24=None,
+        group=group,
+    )
+
+
 def load_eft_json(path: Path, image_root: Path) -> list[Person]:
     """People of an EFT-format export: fits as pseudo ground truth (3D joints from the body model)."""
     raw = json.loads(Path(path).read_text())
@@ -84,29 +106,34 @@ def load_eft_json(path: Path, image_root: Path) -> list[Person]:
     groups: dict[str, int] = {}
     for k, item in enumerate(raw["data"]):
         try:
-            kp = np.asarray(item["gt_keypoint_2d"], dtype=np.float64).reshape(49, 3)
-            center = np.asarray(item["bbox_center"], dtype=np.float64)
-            side = 200.0 * float(item["bbox_scale"])
-            pose = np.asarray(item["parm_pose"], dtype=np.float64).reshape(24, 3, 3)
-            betas = np.asarray(item["parm_shape"], dtype=np.float64).reshape(10)
             name = str(item["imageName"])
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"{path}: entry {k} is malformed: {exc}") from exc
-        # The box the fit was made in (EFT: side = 1.2 * longer side); undo the 1.2 to get a bbox.
-        bbox_side = side / 1.2
-        people.append(
-            Person(
-                image_path=Path(image_root) / name,
-                bbox=(center[0] - bbox_side / 2, center[1] - bbox_side / 2, bbox_side, bbox_side),
-                keypoints_spin49=kp,
-                labels_gt24=kp[GT24_OFFSET:].copy(),
-                pose_rotmat=pose,
-                betas=betas,
-                joints_gt24=None,
-                group=groups.setdefault(name, len(groups)),
+            people.append(
+                person_from_eft_entry(item, Path(image_root) / name, groups.setdefault(name, len(groups)))
             )
-        )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: entry {k} is malformed: {exc}") from exc
     return people
+
+
+def with_body_joints(people: list[Person], body: Any, batch: int = 256) -> list[Person]:
+    """The people with 3D joints (GT-24, metres) from their own SMPL parameters where they have
+    none: pseudo ground truth's 3D joints, so that the 3D loss and PA-MPJPE measure against it."""
+    import dataclasses
+
+    import torch
+
+    out = list(people)
+    todo = [i for i, p in enumerate(people) if p.joints_gt24 is None and p.pose_rotmat is not None]
+    device = next(iter(body.buffers())).device
+    for start in range(0, len(todo), batch):
+        chosen = todo[start : start + batch]
+        pose = torch.as_tensor(np.stack([people[i].pose_rotmat for i in chosen]), dtype=torch.float32)  # type: ignore[misc]
+        betas = torch.as_tensor(np.stack([people[i].betas for i in chosen]), dtype=torch.float32)  # type: ignore[misc]
+        with torch.no_grad():
+            joints = body(betas.to(device), pose.to(device)).joints_spin49[:, GT24_OFFSET:].cpu().numpy()
+        for k, i in enumerate(chosen):
+            out[i] = dataclasses.replace(people[i], joints_gt24=joints[k].astype(np.float64))
+    return out
 
 
 def split(people: list[Person], val_fraction: float, seed: int) -> tuple[list[Person], list[Person]]:

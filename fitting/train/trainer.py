@@ -341,6 +341,9 @@ def train(
                 unit="batch",
             )
         for batch_idx, batch in enumerate(loader, start=skip_batches):
+            if config.max_steps is not None and step >= config.max_steps:  # resumed at the budget
+                out_of_time = True
+                break
             batch = {k: v.to(device) for k, v in batch.items()}
             lr = scheduled_lr(config, time.perf_counter() - started, step)
             for group in optimizer.param_groups:

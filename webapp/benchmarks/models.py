@@ -58,6 +58,9 @@ class BenchmarkVersion(TrackedWork):
     size = models.PositiveBigIntegerField(default=0)
     people = models.PositiveIntegerField(default=0, help_text="people in the file")
     card = models.JSONField(default=dict, blank=True, help_text="the dataset card's figures")
+    fit_ids = models.JSONField(
+        default=list, blank=True, help_text="the accepted fits written in its file (what training reads)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -197,7 +197,7 @@ def version_build(
         return BenchmarkVersion.objects.get(pk=version_id)
     version = BenchmarkVersion.objects.select_related("benchmark").get(pk=version_id)
     try:
-        name, digest, size, people, card = _build(version, say or (lambda _: None))
+        name, digest, size, people, card, fit_ids = _build(version, say or (lambda _: None))
     except Exception as exc:
         taskstate.fail(BenchmarkVersion, version_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -205,7 +205,7 @@ def version_build(
     archive = _archive(version, name)
     taskstate.finish(
         BenchmarkVersion, version_id, file=name, archive=archive, sha256=digest, size=size, people=people,
-        card=card,
+        card=card, fit_ids=fit_ids,
     )  # fmt: skip
     return BenchmarkVersion.objects.get(pk=version_id)
 
@@ -354,7 +354,7 @@ def _archive(version: BenchmarkVersion, json_name: str) -> str:
 
 def _build(
     version: BenchmarkVersion, say: Callable[[str], None]
-) -> tuple[str, str, int, int, dict[str, Any]]:
+) -> tuple[str, str, int, int, dict[str, Any], list[int]]:
     """Write the version's file, streamed: fits are read, projected and written a chunk at a
     time into a temporary file hashed as it grows (memory does not grow with the benchmark)."""
     import tempfile
@@ -476,4 +476,4 @@ def _build(
     card = {**figures, **{key: sorted(values) for key, values in seen.items()}}
     card.update(people=len(fit_ids), sha256=sha)
     card["open_body"] = any(getattr(body, "kind", "") == "open" for body in bodies.values())
-    return name, sha, size, len(fit_ids), card
+    return name, sha, size, len(fit_ids), card, fit_ids

@@ -60,3 +60,56 @@ class Regressor(TrackedWork):
     @property
     def short_sha(self) -> str:
         return self.sha256[:12]
+
+
+class TrainingJob(TrackedWork):
+    """Fine-tuning a registered regressor on fits (the paper's loop: EFT fits of 2D datasets as
+    pseudo ground truth train a better regressor), on the ``gpu`` queue.
+
+    Resumable: the worker saves ``latest.pt`` every ``checkpoint_every`` steps into media storage;
+    a worker that dies leaves the row running with an old heartbeat, the sweeper queues it again,
+    and the next worker goes on from the saved step. Cancellable: ``cancel_requested`` is read at
+    each progress report. It ends in a new registered ``Regressor`` (``result``).
+    """
+
+    Status = TaskStatus
+
+    class Selection(models.TextChoices):
+        SANITY = "sanity", "every fit of the fit jobs that passes its sanity check"
+        ACCEPTED = "accepted", "only fits of the fit jobs that a published benchmark version accepted"
+
+    name = models.CharField(max_length=200, help_text="the new regressor's name")
+    parent = models.ForeignKey(
+        Regressor, on_delete=models.PROTECT, related_name="training_jobs", help_text="fine-tuned from"
+    )
+    fit_jobs = models.ManyToManyField("fits.FitJob", blank=True, related_name="training_jobs")
+    versions = models.ManyToManyField(
+        "benchmarks.BenchmarkVersion", blank=True, related_name="training_jobs",
+        help_text="published benchmark versions: their accepted fits",
+    )  # fmt: skip
+    selection = models.CharField(max_length=16, choices=Selection.choices, default=Selection.SANITY)
+    config = models.JSONField(default=dict, help_text="TrainingOptions as used")
+    people_train = models.PositiveIntegerField(default=0)
+    people_val = models.PositiveIntegerField(default=0)
+    step = models.PositiveIntegerField(default=0)
+    max_steps = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    val_pa_mpjpe = models.FloatField(null=True, blank=True, help_text="mm, against the held-out fits")
+    best_pa_mpjpe = models.FloatField(null=True, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    history = models.JSONField(default=list, blank=True, help_text="the curves: loss and validation per step")
+    resumed = models.PositiveIntegerField(default=0, help_text="times it went on from a saved step")
+    cancel_requested = models.BooleanField(default=False)
+    result = models.OneToOneField(
+        Regressor, null=True, blank=True, on_delete=models.SET_NULL, related_name="made_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"training {self.pk}: {self.name} ({self.status})"
