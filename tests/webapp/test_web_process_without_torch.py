@@ -69,7 +69,7 @@ for url in ["/", "/staff/datasets/", f"/staff/datasets/{dataset.pk}/", f"/staff/
             f"/staff/fits/{fit.pk}/", "/api/datasets/", f"/api/datasets/{dataset.pk}/", "/api/fits/jobs/",
             f"/api/fits/jobs/{job.pk}/", "/api/schema/", "/admin/", "/admin/datasets/dataset/",
             "/admin/fits/fitjob/", "/admin/crowd/campaign/", "/staff/regressors/",
-            "/staff/regressors/1/", "/admin/regressors/regressor/"]:
+            "/staff/regressors/1/", "/admin/regressors/regressor/", "/staff/training/"]:
     answers[url] = client.get(url).status_code
 from webapp.fits.selectors import fit_eft_entry
 entry = fit_eft_entry(fit)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, QuerySet
 
-from webapp.regressors.models import Regressor
+from webapp.core.taskstate import OPEN, TaskStatus
+from webapp.regressors.models import Regressor, TrainingJob
 
 
 def regressor_list() -> QuerySet[Regressor]:
@@ -24,3 +27,55 @@ def full_box_pa_mpjpe(regressor: Regressor) -> float | None:
             return float(row["pa_mpjpe"])
     value = regressor.metrics.get("pa_mpjpe")
     return float(value) if isinstance(value, int | float) else None
+
+
+def training_job_list() -> QuerySet[TrainingJob]:
+    return TrainingJob.objects.select_related("parent", "result")
+
+
+def training_progress(job: TrainingJob) -> dict[str, Any]:
+    """What the training page shows: percent of the step budget, ETA, the last figures."""
+    percent = round(100 * job.step / job.max_steps) if job.max_steps else 0
+    return {
+        "percent": min(100, percent) if job.status != TaskStatus.DONE else 100,
+        "eta": _duration(job.eta_seconds) if job.status in OPEN and job.eta_seconds is not None else "",
+        "open": job.status in OPEN,
+    }
+
+
+def _duration(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def training_curves_png(job: TrainingJob) -> bytes:
+    """Loss (training) and PA-MPJPE against the held-out fits (validation) per step."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    losses = [(p["step"], p["loss"]) for p in job.history if p.get("loss") is not None]
+    vals = [(p["step"], p["val_pa_mpjpe"]) for p in job.history if p.get("val_pa_mpjpe") is not None]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    if losses:
+        axes[0].plot(*zip(*losses, strict=True), color="#2b6cb0", linewidth=1.2)
+    axes[0].set_title("training loss")
+    axes[0].set_xlabel("step")
+    if vals:
+        axes[1].plot(*zip(*vals, strict=True), color="#c05621", marker="o", markersize=3)
+    axes[1].set_title("validation PA-MPJPE against held-out fits (mm)")
+    axes[1].set_xlabel("step")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        if not (losses or vals):
+            ax.text(0.5, 0.5, "no step yet", ha="center", va="center", transform=ax.transAxes)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return buffer.getvalue()

@@ -163,3 +163,32 @@ def test_bad_requests_are_refused_before_anything_is_queued(fitted: FitJob, tmp_
     with pytest.raises(ValidationError, match="trained for the licensed SMPL body"):
         training_job_start(name="wrong body", parent=spin, fit_jobs=[fitted])
     assert not TrainingJob.objects.exists()
+
+
+def test_the_training_pages(
+    fitted: FitJob, staff_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    page = staff_client.get("/staff/training/")
+    assert page.status_code == 200
+    assert "No training job yet" in page.content.decode()
+    form = {"name": "from the page", "parent": regressor_shipped().pk, "fit_jobs": [fitted.pk],
+            "selection": "sanity", "max_steps": 4, "batch_size": 2, "lr": 5e-5}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = staff_client.post("/staff/training/", form)
+    assert posted.status_code == 302
+    job = TrainingJob.objects.get(name="from the page")
+    assert posted["Location"] == f"/staff/training/{job.pk}/"
+    shown = staff_client.get(posted["Location"]).content.decode()
+    assert "done" in shown
+    assert 'id="result"' in shown  # the link to the new regressor
+    assert 'http-equiv="refresh"' not in shown  # finished: no reloading
+    curves = staff_client.get(f"/staff/training/{job.pk}/curves.png")
+    assert curves["Content-Type"] == "image/png"
+    assert curves.content[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = staff_client.post("/staff/training/", {**form, "name": "no sources", "fit_jobs": []})
+    assert "choose fit jobs or published benchmark versions" in refused.content.decode()
+    cancelled = staff_client.post(f"/staff/training/{job.pk}/cancel/", follow=True)
+    assert "nothing to cancel" in cancelled.content.decode()
+    listed = staff_client.get("/staff/training/").content.decode()
+    assert "from the page" in listed
+    assert "100%" in listed
