@@ -219,7 +219,7 @@ def train(
     log: Callable[[str], None] = print,
     progress: bool = True,
     on_progress: Callable[[TrainProgress], bool] | None = None,
-    on_checkpoint: Callable[[Path], None] | None = None,
+    on_checkpoint: Callable[[Path, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train and write ``out/latest.pt`` (and ``out/best.pt`` by validation PA-MPJPE).
 
@@ -302,7 +302,7 @@ def train(
             extra=meta(metrics),
         )
         if on_checkpoint is not None and path.name == "latest.pt":
-            on_checkpoint(path)
+            on_checkpoint(path, step)
 
     def report(
         epoch: int, loss: float, parts: dict[str, float], lr: float, val: dict[str, float] | None

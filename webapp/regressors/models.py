@@ -10,6 +10,8 @@ storage under ``regressors/<sha256>.pt`` and is never changed: a new checkpoint 
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -79,6 +81,12 @@ class TrainingJob(TrackedWork):
         ACCEPTED = "accepted", "only fits of the fit jobs that a published benchmark version accepted"
 
     name = models.CharField(max_length=200, help_text="the new regressor's name")
+    key = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="names its folders (an id may repeat)",
+    )
     parent = models.ForeignKey(
         Regressor, on_delete=models.PROTECT, related_name="training_jobs", help_text="fine-tuned from"
     )

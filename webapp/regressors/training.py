@@ -6,7 +6,8 @@ name) and queues the job on the ``gpu`` queue. ``training_job_run`` (the task) c
 compare-and-set, reads the chosen fits as training people (the fit's SMPL parameters, its 3D
 joints from the body model, the person's labelled keypoints and crop), holds out a share of the
 images for validation, and trains from the parent's weights with the paper's crop augmentation.
-Every ``checkpoint_every`` steps ``latest.pt`` is copied into media storage: a worker that died
+Every ``checkpoint_every`` steps the checkpoint is copied into media storage (a new file per
+step, the one before kept until it is whole): a worker that died
 is noticed by the sweeper (no heartbeat), the job is queued again and the next worker goes on
 from that step. ``training_job_cancel`` stops it at its next progress report. The best checkpoint
 (by validation PA-MPJPE against the held-out fits) becomes a new ``Regressor``.
@@ -75,12 +76,13 @@ class TrainingOptions:
         return options
 
 
-def work_folder(job_id: int) -> Path:
-    return Path(settings.DATA_DIR) / "training" / f"job-{job_id}"
+def work_folder(job: TrainingJob) -> Path:
+    return Path(settings.DATA_DIR) / "training" / f"job-{job.pk}-{job.key}"
 
 
-def storage_folder(job_id: int) -> str:
-    return f"training/job-{job_id}"
+def storage_folder(job: TrainingJob) -> str:
+    """Where its saved step lives in media storage (a worker on another host resumes from it)."""
+    return f"training/job-{job.pk}-{job.key}"
 
 
 def _fits(job: TrainingJob) -> QuerySet[Any]:
@@ -182,8 +184,8 @@ def training_job_cancel(job: TrainingJob) -> bool:
 
 def training_job_lost(job: TrainingJob) -> None:
     """The sweeper failed a job lost too often: its saved steps go too."""
-    delete_folder(storage_folder(job.pk))
-    shutil.rmtree(work_folder(job.pk), ignore_errors=True)
+    delete_folder(storage_folder(job))
+    shutil.rmtree(work_folder(job), ignore_errors=True)
 
 
 TRAINING_WORK = taskstate.WorkKind("training jobs", TrainingJob, training_jobs_enqueue, training_job_lost)
@@ -244,8 +246,8 @@ def training_job_run(*, job_id: int, worker: str = "") -> TrainingJob:
     if outcome == "stopped" and cancelled.update(
         status=TaskStatus.CANCELLED, error="cancelled by staff", finished_at=timezone.now(), eta_seconds=None
     ):
-        delete_folder(storage_folder(job.pk))
-        shutil.rmtree(work_folder(job.pk), ignore_errors=True)
+        delete_folder(storage_folder(job))
+        shutil.rmtree(work_folder(job), ignore_errors=True)
     return TrainingJob.objects.get(pk=job.pk)
 
 
@@ -255,15 +257,11 @@ def _train(job: TrainingJob) -> str:
     from webapp.fits.engine import body_for
 
     options = TrainingOptions.from_dict(job.config)
-    work = work_folder(job.pk)
+    work = work_folder(job)
     run = work / "run"
     run.mkdir(parents=True, exist_ok=True)
-    saved = f"{storage_folder(job.pk)}/latest.pt"
-    resume: Path | None = None
-    if default_storage.exists(saved):  # a worker got this far before it died: go on from there
-        resume = run / "latest.pt"
-        with default_storage.open(saved, "rb") as source, resume.open("wb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+    resume = _fetch_saved_step(job, run / "resume.pt")  # a worker got this far before it died
+    if resume is not None:
         TrainingJob.objects.filter(pk=job.pk).update(resumed=job.resumed + 1)
     parent = job.parent
     body_model = next((j.body_model for j in job.fit_jobs.all()), "")
@@ -303,15 +301,15 @@ def _train(job: TrainingJob) -> str:
         wanted = TrainingJob.objects.filter(pk=job.pk).values_list("cancel_requested", flat=True).first()
         return alive and not wanted
 
-    def on_checkpoint(path: Path) -> None:
-        partial = f"{storage_folder(job.pk)}/latest.partial"
-        default_storage.delete(partial)
+    def on_checkpoint(path: Path, step: int) -> None:
+        # A new file per saved step; the one before stays until this one is whole, so a worker
+        # killed while copying leaves the earlier step to resume from.
+        if default_storage.exists(step_name(job, step)):  # this step saved already (an epoch's end)
+            return
         with path.open("rb") as handle:
-            default_storage.save(partial, File(handle))
-        default_storage.delete(saved)
-        with default_storage.open(partial, "rb") as handle:
-            default_storage.save(saved, File(handle))
-        default_storage.delete(partial)
+            default_storage.save(step_name(job, step), File(handle))
+        for old in saved_steps(job)[2:]:
+            default_storage.delete(step_name(job, old))
 
     result = train(
         config, train_people, val_people, init=regressor_local_path(parent) if resume is None else None,
@@ -328,6 +326,33 @@ def _saved_step(path: Path) -> int:
     import torch
 
     return int(torch.load(path, map_location="cpu", weights_only=True)["total_step_count"])
+
+
+def step_name(job: TrainingJob, step: int) -> str:
+    return f"{storage_folder(job)}/step-{step:09d}.pt"
+
+
+def saved_steps(job: TrainingJob) -> list[int]:
+    """The steps saved in media storage, the latest first."""
+    try:
+        names = default_storage.listdir(storage_folder(job))[1]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    steps = [int(n[5:-3]) for n in names if n.startswith("step-") and n.endswith(".pt") and n[5:-3].isdigit()]
+    return sorted(steps, reverse=True)
+
+
+def _fetch_saved_step(job: TrainingJob, local: Path) -> Path | None:
+    """The latest saved step that loads whole, copied to ``local`` (None: start from the parent)."""
+    for step in saved_steps(job):
+        with default_storage.open(step_name(job, step), "rb") as source, local.open("wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+        try:
+            if _saved_step(local) == step:
+                return local
+        except Exception:  # cut short when its worker died: the one before it
+            continue
+    return None
 
 
 def _register(
@@ -357,8 +382,8 @@ def _register(
             TrainingJob, job.pk, result=made, best_pa_mpjpe=result["best_pa_mpjpe"], eta_seconds=0,
             step=result["steps"],
         )  # fmt: skip
-    delete_folder(storage_folder(job.pk))
-    shutil.rmtree(work_folder(job.pk), ignore_errors=True)
+    delete_folder(storage_folder(job))
+    shutil.rmtree(work_folder(job), ignore_errors=True)
 
 
 def training_jobs_waiting() -> QuerySet[TrainingJob]:

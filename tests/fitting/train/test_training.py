@@ -206,8 +206,9 @@ def test_progress_is_reported_and_a_run_can_be_stopped_and_resumed(people: list,
         seen.append(progress)
         return progress.step < 5
 
-    def copied(path: Path) -> None:
-        copies.append(int(torch.load(path, weights_only=True)["total_step_count"]))
+    def copied(path: Path, step: int) -> None:
+        assert int(torch.load(path, weights_only=True)["total_step_count"]) == step
+        copies.append(step)
 
     first = train(config, train_people, val_people, progress=False, log=lambda _m: None,
                   on_progress=cancel_at_five, on_checkpoint=copied)  # fmt: skip

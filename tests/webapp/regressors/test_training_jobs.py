@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from fitting.config import EftConfig
@@ -21,7 +20,7 @@ from webapp.regressors.models import Regressor, TrainingJob
 from webapp.regressors.services import regressor_shipped
 from webapp.regressors.training import (
     TrainingOptions,
-    storage_folder,
+    saved_steps,
     training_job_cancel,
     training_job_run,
     training_job_start,
@@ -69,7 +68,7 @@ def test_a_training_job_registers_a_new_regressor(
     assert steps[-1] == 6
     assert any("val_pa_mpjpe" in point for point in job.history)  # the validation curve
     assert all("loss" in point for point in job.history if "val_pa_mpjpe" not in point)
-    assert not default_storage.exists(f"{storage_folder(job.pk)}/latest.pt")  # cleaned up
+    assert saved_steps(job) == []  # cleaned up
     # The new checkpoint is a regressor like any: a fit job may start from it.
     again = fit_job_start(dataset=fitted.dataset, filter_name="all", regressor=made, enqueue=False)
     assert again.regressor == made
@@ -100,7 +99,7 @@ def test_a_job_whose_worker_died_goes_on_from_its_last_saved_step(
         training_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == TrainingJob.Status.RUNNING  # as a killed worker leaves it
-    assert default_storage.exists(f"{storage_folder(job.pk)}/latest.pt")  # step 2's
+    assert saved_steps(job) == [2]
     monkeypatch.setattr(taskstate, "heartbeat", real_heartbeat)
     # A second message for it (a redelivery) does nothing while it is running.
     assert training_job_run(job_id=job.pk).attempts == 1
