@@ -130,7 +130,8 @@ def campaign_list_page(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("job__dataset", "job_b"), pk=campaign_id)
+    related = ("job__dataset", "job__regressor", "job_b__regressor")
+    campaign = get_object_or_404(Campaign.objects.select_related(*related), pk=campaign_id)
     progress = campaign_progress(campaign)
     workers = worker_list().filter(votes__item__campaign=campaign).distinct()
     states = [(state, n) for state, n in progress["assignments"].items() if n]

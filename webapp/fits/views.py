@@ -110,7 +110,7 @@ def job_list_page(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(FitJob.objects.select_related("dataset"), pk=job_id)
+    job = get_object_or_404(FitJob.objects.select_related("dataset", "regressor"), pk=job_id)
     sanity = request.GET.get("sanity", "")
     order = request.GET.get("order", "")
     page = Paginator(job_fits(job, sanity, order), 24).get_page(request.GET.get("page"))

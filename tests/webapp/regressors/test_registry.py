@@ -248,3 +248,31 @@ def test_a_check_whose_worker_died_is_run_again_or_failed(
     assert hopeless.status == Regressor.Status.FAILED
     assert storage_name(hopeless.sha256).split("/")[1] not in _stored()  # its file went with it
     assert storage_name(lost.sha256).split("/")[1] in _stored()
+
+
+def test_an_ab_campaign_compares_the_fits_of_two_checkpoints(
+    dataset: Dataset, tmp_path: Path, staff_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from webapp.crowd.services import campaign_create_ab
+
+    shipped = regressor_shipped()
+    mine = regressor_register_path(_checkpoint(tmp_path / "b.pt", seed=9), name="retrained")
+    jobs = []
+    for regressor in (shipped, mine):
+        with django_capture_on_commit_callbacks(execute=True):
+            job = fit_job_start(
+                dataset=dataset, filter_name="all", method="regressor", regressor=regressor, render=False
+            )
+        job.refresh_from_db()
+        assert job.status == FitJob.Status.DONE
+        jobs.append(job)
+    campaign = campaign_create_ab(name="shipped vs retrained", job_a=jobs[0], job_b=jobs[1])
+    items = list(campaign.items.select_related("fit", "fit_b"))
+    assert len(items) == jobs[0].people_total  # one item per person both fitted
+    assert all(i.fit.person_id == i.fit_b.person_id for i in items)  # the same person on both sides
+    assert {i.fit.checkpoint_sha256 for i in items} == {shipped.sha256}
+    assert {i.fit_b.checkpoint_sha256 for i in items} == {mine.sha256}
+    page = staff_client.get(f"/staff/campaigns/{campaign.pk}/").content.decode()
+    assert "shipped vs retrained" in page
+    job_page = staff_client.get(f"/staff/jobs/{jobs[1].pk}/").content.decode()
+    assert "retrained" in job_page
