@@ -220,6 +220,23 @@ def _cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from fitting.config import EftConfig
+    from fitting.train.adapt import AdaptConfig, report_table, run_adaptation
+
+    results = run_adaptation(
+        AdaptConfig(
+            work=args.work, start=args.start, target=args.target, people=args.people, rounds=args.rounds,
+            steps=args.steps, lr=args.lr, batch_size=args.batch_size,
+            eft=EftConfig(max_iterations=args.iterations), device=args.device, workers=args.workers,
+            heldout_people=args.heldout_people,
+        )
+    )  # fmt: skip
+    print(report_table(results))
+    print(f"wrote {args.work / 'adapt.md'}, adapt.json and adapt.png")
+    return 0
+
+
 def _cmd_regressor_facts(args: argparse.Namespace) -> int:
     from fitting.regressor.facts import checkpoint_facts, write_facts
 
@@ -630,6 +647,37 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--workers", type=int, default=default_of(BootstrapConfig, "workers"))
     boot.add_argument("--device", default=default_of(BootstrapConfig, "device"))
     boot.set_defaults(func=_cmd_bootstrap)
+
+    from fitting.train.adapt import AdaptConfig
+
+    adapt = sub.add_parser(
+        "adapt",
+        help="the paper's loop on known truth: adapt a regressor to another pose distribution through EFT "
+        "fits of its 2D labels, in rounds; before/after table and plot",
+    )
+    adapt.add_argument(
+        "--work", type=Path, default=work / "adapt", help=f"sets and rounds ({in_work('adapt')})"
+    )
+    adapt.add_argument(
+        "--start", type=Path, default=None, help="the regressor to adapt (default: the shipped one)"
+    )
+    adapt.add_argument("--target", choices=DISTRIBUTIONS, default=default_of(AdaptConfig, "target"))
+    adapt.add_argument(
+        "--people", type=int, default=default_of(AdaptConfig, "people"), help="target people fitted"
+    )
+    adapt.add_argument("--rounds", type=int, default=default_of(AdaptConfig, "rounds"))
+    adapt.add_argument("--steps", type=int, default=default_of(AdaptConfig, "steps"), help="per round")
+    adapt.add_argument("--lr", type=float, default=default_of(AdaptConfig, "lr"))
+    adapt.add_argument("--batch-size", type=int, default=default_of(AdaptConfig, "batch_size"))
+    adapt.add_argument(
+        "--iterations", type=int, default=default_of(EftConfig, "max_iterations"), help="EFT's"
+    )
+    adapt.add_argument(
+        "--heldout-people", type=int, default=None, help="fewer held-out people (a quick look)"
+    )
+    adapt.add_argument("--device", default=default_of(AdaptConfig, "device"))
+    adapt.add_argument("--workers", type=int, default=default_of(AdaptConfig, "workers"))
+    adapt.set_defaults(func=_cmd_adapt)
 
     facts = sub.add_parser(
         "regressor-facts",

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ class BootstrapConfig:
 EVERYDAY_MIX_SEED = 4  # not the training (1) nor a held-out seed (2, 3)
 
 
-def ensure_set(folder: Path, people: int, seed: int, distribution: Distribution) -> None:
+def ensure_set(
+    folder: Path, people: int, seed: int, distribution: Distribution, size: int | None = None
+) -> None:
     """Make the synthetic set in ``folder`` unless it already holds this size, seed and
     distribution (a set from before distributions existed is "everyday")."""
     from fitting.synth.generate import SynthConfig, generate
@@ -69,7 +72,10 @@ def ensure_set(folder: Path, people: int, seed: int, distribution: Distribution)
         raise SystemExit(f"{folder} holds another set ({held[0]} people, seed {held[1]}, {held[2]})")
     if folder.exists():
         shutil.rmtree(folder)  # an interrupted earlier run
-    result = generate(SynthConfig(people=people, seed=seed, distribution=distribution), folder)
+    config = SynthConfig(people=people, seed=seed, distribution=distribution)
+    if size:
+        config = dataclasses.replace(config, width=size, height=size)
+    result = generate(config, folder)
     print(f"generated {result.people} people in {result.seconds / 60:.1f} min")
 
 
