@@ -220,18 +220,20 @@ def train(
     progress: bool = True,
     on_progress: Callable[[TrainProgress], bool] | None = None,
     on_checkpoint: Callable[[Path, int], None] | None = None,
+    body: BodyModel | None = None,
 ) -> dict[str, Any]:
     """Train and write ``out/latest.pt`` (and ``out/best.pt`` by validation PA-MPJPE).
 
     ``on_progress`` is told how it goes (``TrainProgress``); it returns False to stop the run
     (cancelled: ``latest.pt`` is saved where it stopped). ``on_checkpoint`` is called with each
     ``latest.pt`` written (a job copies it where another worker can resume from it). Time spent
-    before a resume counts against ``minutes`` and the learning-rate schedule."""
+    before a resume counts against ``minutes`` and the learning-rate schedule. ``body``: the body
+    model the people's parameters are for (default: the open body)."""
     torch.manual_seed(config.seed)
     device = _device(config.device)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    body = BodyModel.open_body().to(device)
+    body = (body if body is not None else BodyModel.open_body()).to(device)
     in_channels = 3 + (AUX_CHANNELS if config.aux_keypoints else 0)
     if config.lr_schedule != "constant" and not config.minutes and not config.max_steps:
         raise ValueError("the cosine schedule needs a budget: minutes or max_steps")
@@ -264,7 +266,13 @@ def train(
             int(raw["batch_idx"]),
             int(raw["total_step_count"]),
         )
-        best = float(raw.get("eft_meta", {}).get("best_pa_mpjpe", math.inf))
+        # The best so far is only worth beating if its checkpoint is here (a resume on another host
+        # has the saved step, not best.pt).
+        best = (
+            float(raw.get("eft_meta", {}).get("best_pa_mpjpe", math.inf))
+            if (out / "best.pt").is_file()
+            else math.inf
+        )
         elapsed_before = float(raw.get("eft_meta", {}).get("elapsed_s", 0.0))
         log(f"resumed from {resume}: epoch {start_epoch}, batch {skip_batches}, step {step}")
     else:

@@ -30,7 +30,7 @@ def full_box_pa_mpjpe(regressor: Regressor) -> float | None:
 
 
 def training_job_list() -> QuerySet[TrainingJob]:
-    return TrainingJob.objects.select_related("parent", "result")
+    return TrainingJob.objects.select_related("parent", "result").defer("history")
 
 
 def training_progress(job: TrainingJob) -> dict[str, Any]:

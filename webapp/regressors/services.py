@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -28,8 +29,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from webapp.core import taskstate
-from webapp.core.taskstate import TaskStatus
-from webapp.regressors.models import Regressor
+from webapp.core.taskstate import OPEN, TaskStatus
+from webapp.regressors.models import Regressor, TrainingJob
 
 SHIPPED_NAME = "bootstrap (shipped)"
 
@@ -46,12 +47,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _refuse_taken(name: str, sha256: str, label: str) -> None:
+def _refuse_taken(name: str, sha256: str, label: str, training_job: int | None = None) -> None:
     """Refuse a name or weights already registered (a failed row gives them up: it is replaced)."""
     if not name:
         raise ValidationError({"name": "give the regressor a name"})
     for row in Regressor.objects.filter(name=name).exclude(status=TaskStatus.FAILED):
         raise ValidationError({"name": f"a regressor named {name!r} is already registered ({row.status})"})
+    running = TrainingJob.objects.filter(name=name, status__in=OPEN)
+    if training_job is not None:
+        running = running.exclude(pk=training_job)
+    if running.exists():
+        raise ValidationError({"name": f"a running training job will register a regressor named {name!r}"})
     same = Regressor.objects.filter(sha256=sha256).first()
     if same is not None and same.status != TaskStatus.FAILED:
         raise ValidationError({"file": f"{label}: these weights are already registered as {same.name!r}"})
@@ -61,6 +67,8 @@ def _refuse_taken(name: str, sha256: str, label: str) -> None:
 
 def _store(path: Path, sha256: str) -> str:
     stored = storage_name(sha256)
+    if default_storage.exists(stored) and default_storage.size(stored) != path.stat().st_size:
+        default_storage.delete(stored)  # cut short by a process that died while storing it
     if not default_storage.exists(stored):
         with path.open("rb") as handle:
             saved = default_storage.save(stored, File(handle))
@@ -173,9 +181,11 @@ def regressor_register_path(
     created_by: AbstractBaseUser | None = None,
     training_data: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
+    training_job: int | None = None,
 ) -> Regressor:
     """Register a checkpoint file on this machine, checked here and now (in a worker or a
-    command, where torch is): a training job's result."""
+    command, where torch is): a training job's result (``training_job``: the job whose name it
+    takes)."""
     from fitting.regressor.facts import checkpoint_facts
 
     path = Path(path)
@@ -185,7 +195,7 @@ def regressor_register_path(
         raise ValidationError({"file": str(exc)}) from exc
     return _register_checked(
         path, facts, name=name.strip(), source=source, parent=parent, notes=notes, created_by=created_by,
-        training_data=training_data, metrics=metrics,
+        training_data=training_data, metrics=metrics, training_job=training_job,
     )  # fmt: skip
 
 
@@ -200,11 +210,12 @@ def _register_checked(
     created_by: AbstractBaseUser | None = None,
     training_data: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
+    training_job: int | None = None,
 ) -> Regressor:
     from django.utils import timezone
 
     with transaction.atomic():
-        _refuse_taken(name, facts.sha256, path.name)
+        _refuse_taken(name, facts.sha256, path.name, training_job)
         stored = _store(path, facts.sha256)
         try:
             with transaction.atomic():
@@ -256,7 +267,7 @@ def regressor_local_path(regressor: Regressor, *, verify: bool = True) -> Path:
     if cached.is_file() and (not verify or _sha256(cached) == regressor.sha256):
         return cached
     cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".part")
+    partial = cached.with_name(f"{cached.name}.{uuid.uuid4().hex}.part")  # processes fetch it at once
     with default_storage.open(regressor.file.name, "rb") as source, partial.open("wb") as out:
         shutil.copyfileobj(source, out, 1 << 20)
     if _sha256(partial) != regressor.sha256:
@@ -279,7 +290,12 @@ def body_of_job(body_model: str) -> tuple[str, str]:
     from webapp.fits.engine import OPEN_BODY
 
     path = "" if body_model == OPEN_BODY else (body_model or str(settings.EFT_BODY_MODEL_PATH or ""))
-    return ("smpl" if path else "open"), _body_sha256(path)
+    try:
+        return ("smpl" if path else "open"), _body_sha256(path)
+    except OSError as exc:
+        raise ValidationError(
+            {"body_model": f"the body model file {Path(path).name} cannot be read here: {exc.strerror}"}
+        ) from exc
 
 
 def regressor_check_body(regressor: Regressor, body_model: str = "") -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,13 @@ def training_job_start(
         or TrainingJob.objects.filter(name=name, status__in=[*OPEN, TaskStatus.DONE]).exists()
     ):
         raise ValidationError({"name": f"the name {name!r} is taken by a regressor or a training job"})
+    if parent.status != TaskStatus.DONE:
+        raise ValidationError(
+            {"parent": f"regressor {parent.name!r} is {parent.status}, not checked and ready"}
+        )
+    for fit_job in fit_jobs or []:
+        if fit_job.status != TaskStatus.DONE:
+            raise ValidationError({"fit_jobs": f"fit job {fit_job.pk} is {fit_job.status}, not done"})
     if selection not in TrainingJob.Selection.values:
         raise ValidationError({"selection": f"choose from {TrainingJob.Selection.values}"})
     fit_jobs, versions = list(fit_jobs or []), list(versions or [])
@@ -174,8 +183,10 @@ def training_jobs_enqueue(ids: list[int]) -> None:
 
 
 def training_job_cancel(job: TrainingJob) -> bool:
-    """A waiting job is cancelled now; a running one at its next progress report."""
+    """A waiting job is cancelled now (with what an earlier, lost attempt saved); a running one
+    at its next progress report."""
     if taskstate.cancel(TrainingJob.objects.filter(pk=job.pk)):
+        _clean(job)
         return True
     return bool(
         TrainingJob.objects.filter(pk=job.pk, status=TaskStatus.RUNNING).update(cancel_requested=True)
@@ -191,6 +202,10 @@ def training_job_lost(job: TrainingJob) -> None:
 TRAINING_WORK = taskstate.WorkKind("training jobs", TrainingJob, training_jobs_enqueue, training_job_lost)
 
 
+class LostJobError(RuntimeError):
+    """This worker no longer holds the job (the sweeper gave it to another one)."""
+
+
 def _image_path(image: Any, cache: Path) -> Path:
     try:
         return Path(str(default_storage.path(image.file.name)))
@@ -198,23 +213,30 @@ def _image_path(image: Any, cache: Path) -> Path:
         local = cache / str(image.file.name)
         if not local.is_file():
             local.parent.mkdir(parents=True, exist_ok=True)
-            with image.file.open("rb") as source, local.open("wb") as out:
+            partial = local.with_name(f"{local.name}.{uuid.uuid4().hex}.part")
+            with image.file.open("rb") as source, partial.open("wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
+            partial.replace(local)  # whole, or not there
         return local
 
 
-def training_people(job: TrainingJob, body: Any, cache: Path) -> list[Any]:
-    """The job's fits as training people, with their 3D joints from the body model."""
+def training_people(
+    job: TrainingJob, body: Any, cache: Path, beat: Callable[..., bool] = lambda **_: True
+) -> list[Any]:
+    """The job's fits as training people, with their 3D joints from the body model (``beat``:
+    the worker's sign of life, every 200 people)."""
     from fitting.train.data import person_from_eft_entry, with_body_joints
     from webapp.fits.selectors import fit_eft_entry
 
     people = []
-    for fit in _fits(job).iterator(chunk_size=500):
+    for n, fit in enumerate(_fits(job).iterator(chunk_size=500)):
         people.append(
             person_from_eft_entry(
                 fit_eft_entry(fit), _image_path(fit.person.image, cache), fit.person.image_id
             )
         )
+        if n % 200 == 199:
+            beat()
     return with_body_joints(people, body)
 
 
@@ -230,24 +252,38 @@ def _progress_fields(progress: Any) -> dict[str, Any]:
     return fields_
 
 
+def _mine(job: TrainingJob) -> QuerySet[TrainingJob]:
+    """The job's row while this attempt holds it: running, and not claimed again since (a worker
+    the sweeper took for dead may still be alive; it must not write over its successor)."""
+    return TrainingJob.objects.filter(pk=job.pk, status=TaskStatus.RUNNING, attempts=job.attempts)
+
+
+def _clean(job: TrainingJob) -> None:
+    delete_folder(storage_folder(job))
+    shutil.rmtree(work_folder(job), ignore_errors=True)
+
+
 def training_job_run(*, job_id: int, worker: str = "") -> TrainingJob:
     """Run a pending or queued training job, from its last saved step if it has one."""
-    if not taskstate.claim(TrainingJob, job_id, worker, cancel_requested=False):
+    if not taskstate.claim(TrainingJob, job_id, worker):
         return TrainingJob.objects.get(pk=job_id)
     job = TrainingJob.objects.select_related("parent").get(pk=job_id)
-    try:
-        outcome = _train(job)
-    except Exception as exc:
-        taskstate.fail(TrainingJob, job.pk, f"{type(exc).__name__}: {exc}", states=(TaskStatus.RUNNING,))
-        raise
+    if job.cancel_requested:  # asked while its last worker was dying
+        outcome = "stopped"
+    else:
+        try:
+            outcome = _train(job)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}".replace(str(work_folder(job)), "the job's folder")
+            if _mine(job).update(status=TaskStatus.FAILED, error=reason[:10_000], finished_at=timezone.now()):
+                _clean(job)  # its saved steps are no use to anyone now
+            raise
     # Stopped by staff, or this worker lost the job (the sweeper gave it to another one after it
     # went silent): only the first is cancelled here, the other worker goes on.
-    cancelled = TrainingJob.objects.filter(pk=job.pk, status=TaskStatus.RUNNING, cancel_requested=True)
-    if outcome == "stopped" and cancelled.update(
+    if outcome == "stopped" and _mine(job).filter(cancel_requested=True).update(
         status=TaskStatus.CANCELLED, error="cancelled by staff", finished_at=timezone.now(), eta_seconds=None
     ):
-        delete_folder(storage_folder(job))
-        shutil.rmtree(work_folder(job), ignore_errors=True)
+        _clean(job)
     return TrainingJob.objects.get(pk=job.pk)
 
 
@@ -258,19 +294,23 @@ def _train(job: TrainingJob) -> str:
 
     options = TrainingOptions.from_dict(job.config)
     work = work_folder(job)
-    run = work / "run"
+    run = work / f"attempt-{job.attempts}"  # a worker taken for dead may still write in its own
     run.mkdir(parents=True, exist_ok=True)
+
+    def beat(**changes: Any) -> bool:
+        return bool(_mine(job).update(heartbeat_at=timezone.now(), **changes))
+
     resume = _fetch_saved_step(job, run / "resume.pt")  # a worker got this far before it died
     if resume is not None:
-        TrainingJob.objects.filter(pk=job.pk).update(resumed=job.resumed + 1)
+        beat(resumed=job.resumed + 1)
     parent = job.parent
     body_model = next((j.body_model for j in job.fit_jobs.all()), "")
     body, device = body_for(body_model)
-    people = training_people(job, body, work / "images")
+    people = training_people(job, body, work / "images", beat)
     train_people, val_people = split(people, options.val_fraction, options.seed)
     if not train_people or not val_people:
         raise ValueError(f"{len(people)} people in {len({p.group for p in people})} images: too few to split")
-    TrainingJob.objects.filter(pk=job.pk).update(people_train=len(train_people), people_val=len(val_people))
+    beat(people_train=len(train_people), people_val=len(val_people))
     config = TrainConfig(
         out=str(run), backbone=parent.backbone, input_size=parent.input_size,  # type: ignore[arg-type]
         aux_keypoints=parent.in_channels > 3, epochs=1_000_000, batch_size=options.batch_size, lr=options.lr,
@@ -279,10 +319,10 @@ def _train(job: TrainingJob) -> str:
         progress_every=max(1, min(20, options.checkpoint_every)), workers=0, seed=options.seed,
         device=settings.EFT_TORCH_DEVICE, augment=Augment(crop_levels_prob=options.crop_augment),
     )  # fmt: skip
-    history: list[dict[str, Any]] = list(job.history)
+    history: list[dict[str, Any]] = []
     if resume is not None:  # the points after the saved step are drawn again
         step_saved = _saved_step(resume)
-        history = [point for point in history if point["step"] <= step_saved]
+        history = [point for point in job.history if point["step"] <= step_saved]
 
     def on_progress(progress: TrainProgress) -> bool:
         point: dict[str, Any] = {"step": progress.step}
@@ -295,25 +335,28 @@ def _train(job: TrainingJob) -> str:
             history[-1].update(point)
         else:
             history.append(point)
-        alive = taskstate.heartbeat(
-            TrainingJob, job.pk, history=history[-2000:], **_progress_fields(progress)
-        )
+        alive = beat(history=history[-2000:], **_progress_fields(progress))
         wanted = TrainingJob.objects.filter(pk=job.pk).values_list("cancel_requested", flat=True).first()
         return alive and not wanted
 
     def on_checkpoint(path: Path, step: int) -> None:
         # A new file per saved step; the one before stays until this one is whole, so a worker
         # killed while copying leaves the earlier step to resume from.
-        if default_storage.exists(step_name(job, step)):  # this step saved already (an epoch's end)
+        if not _mine(job).exists():  # the job was given to another worker, or is over
             return
+        name = step_name(job, step)
+        if default_storage.exists(name):
+            if default_storage.size(name) == path.stat().st_size:  # saved already (an epoch's end)
+                return
+            default_storage.delete(name)  # cut short by a worker that died while copying it
         with path.open("rb") as handle:
-            default_storage.save(step_name(job, step), File(handle))
+            default_storage.save(name, File(handle))
         for old in saved_steps(job)[2:]:
             default_storage.delete(step_name(job, old))
 
     result = train(
         config, train_people, val_people, init=regressor_local_path(parent) if resume is None else None,
-        resume=resume, log=lambda _m: None, progress=False, on_progress=on_progress,
+        body=body, resume=resume, log=lambda _m: None, progress=False, on_progress=on_progress,
         on_checkpoint=on_checkpoint,
     )  # fmt: skip
     if result["stopped"] == "cancelled":
@@ -376,14 +419,15 @@ def _register(
         made = regressor_register_path(
             best, name=job.name, source=Regressor.Source.TRAINED, parent=job.parent,
             notes=f"made by training job {job.pk}", created_by=job.created_by,
-            training_data={"training_job": sources}, metrics=metrics,
+            training_data={"training_job": sources}, metrics=metrics, training_job=job.pk,
         )  # fmt: skip
-        taskstate.finish(
-            TrainingJob, job.pk, result=made, best_pa_mpjpe=result["best_pa_mpjpe"], eta_seconds=0,
-            step=result["steps"],
+        finished = _mine(job).update(
+            status=TaskStatus.DONE, finished_at=timezone.now(), result=made,
+            best_pa_mpjpe=result["best_pa_mpjpe"], eta_seconds=0, step=result["steps"],
         )  # fmt: skip
-    delete_folder(storage_folder(job))
-    shutil.rmtree(work_folder(job), ignore_errors=True)
+        if not finished:  # given to another worker meanwhile: it registers its own
+            raise LostJobError(f"training job {job.pk} was given to another worker before it finished here")
+    _clean(job)
 
 
 def training_jobs_waiting() -> QuerySet[TrainingJob]:

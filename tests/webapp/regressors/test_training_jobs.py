@@ -82,25 +82,26 @@ def test_a_job_whose_worker_died_goes_on_from_its_last_saved_step(
     fitted: FitJob, monkeypatch: pytest.MonkeyPatch, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     from tasks.sweep import SWEPT
-    from webapp.core import taskstate
     from webapp.core.taskstate import sweep_stale_work
 
     job = training_job_start(name="resumed", parent=regressor_shipped(), fit_jobs=[fitted], options=SMALL,
                              enqueue=False)  # fmt: skip
-    real_heartbeat = taskstate.heartbeat
+    from webapp.regressors import training
 
-    def dies_at_step_3(model: Any, pk: int, **changes: Any) -> bool:
-        if changes.get("step", 0) >= 3:  # its validation report, one step after the save at 2
+    real_fields = training._progress_fields
+
+    def dies_at_step_3(progress: Any) -> dict[str, Any]:
+        if progress.step >= 3:  # its validation report, one step after the save at 2
             raise WorkerDied
-        return real_heartbeat(model, pk, **changes)
+        return real_fields(progress)
 
-    monkeypatch.setattr(taskstate, "heartbeat", dies_at_step_3)
+    monkeypatch.setattr(training, "_progress_fields", dies_at_step_3)
     with pytest.raises(WorkerDied):
         training_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == TrainingJob.Status.RUNNING  # as a killed worker leaves it
     assert saved_steps(job) == [2]
-    monkeypatch.setattr(taskstate, "heartbeat", real_heartbeat)
+    monkeypatch.setattr(training, "_progress_fields", real_fields)
     # A second message for it (a redelivery) does nothing while it is running.
     assert training_job_run(job_id=job.pk).attempts == 1
     # The sweeper finds it silent and queues it again; the next worker goes on from step 2.
