@@ -139,6 +139,7 @@ def training_job_start(
             {"parent": f"regressor {parent.name!r} is {parent.status}, not checked and ready"}
         )
     for fit_job in fit_jobs or []:
+        fit_job.refresh_from_db(fields=["status"])
         if fit_job.status != TaskStatus.DONE:
             raise ValidationError({"fit_jobs": f"fit job {fit_job.pk} is {fit_job.status}, not done"})
     if selection not in TrainingJob.Selection.values:
