@@ -72,7 +72,7 @@ def test_register_then_train_a_regressor(
     expect(page.locator("#result")).to_have_text("tuned on synth people")
     curves = page.locator("img.plots")
     expect(curves).to_be_visible()
-    assert page.evaluate("document.querySelector('img.plots').naturalWidth") > 100  # the picture loaded
+    page.wait_for_function("document.querySelector('img.plots').naturalWidth > 100")  # the picture loads
     page.screenshot(path=str(screenshots / "training.png"), full_page=True)
     trained = TrainingJob.objects.get(name="tuned on synth people")
     assert trained.result is not None

@@ -121,6 +121,7 @@ def test_sweeper_requeues_lost_chunks_and_fails_hopeless_ones(
         "renders": {"requeued": 0, "failed": 0, "resent": 0},
         "benchmark versions": {"requeued": 0, "failed": 0, "resent": 0},
         "regressor checks": {"requeued": 0, "failed": 0, "resent": 0},
+        "training jobs": {"requeued": 0, "failed": 0, "resent": 0},
     }
     lost.refresh_from_db()
     hopeless.refresh_from_db()
