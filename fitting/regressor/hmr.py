@@ -308,6 +308,15 @@ class LoadedCheckpoint:
     meta: dict[str, Any]
 
 
+def _why_unreadable(exc: Exception) -> str:
+    """torch's reason in a line: a file that is not a torch file, or one that would run code to load."""
+    text = str(exc)
+    if "Weights only load failed" in text or "weights_only" in text:
+        return "not a checkpoint of plain tensors (loading it would run code from the file, which is refused)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:200]
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> LoadedCheckpoint:
     """Load an HMR checkpoint (SPIN / EFT format: a dict with key ``model``) with ``strict=True``.
 
@@ -320,7 +329,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Loa
     try:
         raw = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise ValueError(f"regressor checkpoint {path} cannot be read: {exc}") from exc
+        raise ValueError(f"regressor checkpoint {path} cannot be read: {_why_unreadable(exc)}") from exc
     if not isinstance(raw, dict) or "model" not in raw or not isinstance(raw["model"], Mapping):
         keys = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
         raise ValueError(f"regressor checkpoint {path}: expected a dict with key 'model', got {keys}")

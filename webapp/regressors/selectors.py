@@ -20,13 +20,29 @@ def regressor_named(key: str) -> Regressor | None:
     return found or Regressor.objects.filter(name=key).first()
 
 
-def full_box_pa_mpjpe(regressor: Regressor) -> float | None:
-    """The full-box PA-MPJPE (mm) its own evaluation recorded, where it has one."""
-    for row in regressor.metrics.get("bootstrap_evaluation", []) or []:
-        if isinstance(row, dict) and row.get("level") == 7 and "pa_mpjpe" in row:
+def _full_box(rows: Any) -> float | None:
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and row.get("level") == 7 and isinstance(row.get("pa_mpjpe"), int | float):
             return float(row["pa_mpjpe"])
+    return None
+
+
+def evaluation_summary(regressor: Regressor) -> str:
+    """Its PA-MPJPE as its own evaluation recorded it, saying on what: the bootstrap's held-out
+    sets (full box), a training job's held-out fits, or its training validation."""
+    evaluation = regressor.metrics.get("bootstrap_evaluation")
+    if isinstance(evaluation, dict):  # per held-out set
+        figures = [(name, _full_box(rows)) for name, rows in sorted(evaluation.items())]
+        shown = [f"{name} {value:.1f} mm" for name, value in figures if value is not None]
+        if shown:
+            return ", ".join(shown) + " (held-out synthetic people, full box)"
+    elif (value := _full_box(evaluation)) is not None:
+        return f"everyday {value:.1f} mm (held-out synthetic people, full box)"
+    pseudo = regressor.metrics.get("val_pa_mpjpe_pseudo_gt")
+    if isinstance(pseudo, int | float):
+        return f"{pseudo:.1f} mm against its held-out fits"
     value = regressor.metrics.get("pa_mpjpe")
-    return float(value) if isinstance(value, int | float) else None
+    return f"{value:.1f} mm (its training validation)" if isinstance(value, int | float) else ""
 
 
 def training_job_list() -> QuerySet[TrainingJob]:

@@ -317,7 +317,8 @@ def _train(job: TrainingJob) -> str:
         aux_keypoints=parent.in_channels > 3, epochs=1_000_000, batch_size=options.batch_size, lr=options.lr,
         lr_schedule=options.lr_schedule, max_steps=options.max_steps,  # type: ignore[arg-type]
         val_every=options.val_every, checkpoint_every=options.checkpoint_every,
-        progress_every=max(1, min(20, options.checkpoint_every)), workers=0, seed=options.seed,
+        progress_every=max(1, min(20, options.checkpoint_every, options.max_steps // 10)), workers=0,
+        seed=options.seed,
         device=settings.EFT_TORCH_DEVICE, augment=Augment(crop_levels_prob=options.crop_augment),
     )  # fmt: skip
     history: list[dict[str, Any]] = []

@@ -18,7 +18,7 @@ from webapp.core.taskstate import OPEN, TaskStatus
 from webapp.fits.models import FitJob
 from webapp.regressors.models import Regressor, TrainingJob
 from webapp.regressors.selectors import (
-    full_box_pa_mpjpe,
+    evaluation_summary,
     regressor_list,
     training_curves_png,
     training_job_list,
@@ -59,7 +59,7 @@ def regressor_list_page(request: HttpRequest) -> HttpResponse:
                 request, f"Stored {made.name} (sha256 {made.short_sha}); a worker checks it by loading it."
             )
             return redirect("regressors:detail", regressor_id=made.pk)
-    rows = [(r, full_box_pa_mpjpe(r)) for r in regressor_list()]
+    rows = [(r, evaluation_summary(r)) for r in regressor_list()]
     return render(request, "regressors/list.html", {"rows": rows, "form": form})
 
 
@@ -72,7 +72,7 @@ def regressor_page(request: HttpRequest, regressor_id: int) -> HttpResponse:
         {
             "regressor": regressor,
             "refresh": regressor.status in OPEN,  # the check is running: the page reloads itself
-            "pa_mpjpe": full_box_pa_mpjpe(regressor),
+            "evaluation": evaluation_summary(regressor),
             "jobs": regressor.fit_jobs.select_related("dataset").order_by("-created_at")[:20],
             "trainings": regressor.training_jobs.order_by("-created_at")[:20],
             "children": regressor.children.all(),

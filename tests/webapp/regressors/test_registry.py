@@ -82,6 +82,15 @@ def test_the_shipped_regressor_is_registered_once_from_its_facts() -> None:
     assert file_sha256(Path(default_storage.path(shipped.file.name))) == shipped.sha256
     assert regressor_shipped().pk == shipped.pk
     assert Regressor.objects.count() == 1
+    # The list shows what its own evaluation says, per held-out set, from the facts.
+    from webapp.regressors.selectors import evaluation_summary
+
+    held = facts.metrics["bootstrap_evaluation"]
+    everyday = next(r["pa_mpjpe"] for r in held["everyday"] if r["level"] == 7)
+    hard = next(r["pa_mpjpe"] for r in held["hard"] if r["level"] == 7)
+    assert evaluation_summary(shipped) == (
+        f"everyday {everyday:.1f} mm, hard {hard:.1f} mm (held-out synthetic people, full box)"
+    )
 
 
 def test_an_upload_is_checked_by_a_strict_load(
@@ -131,6 +140,7 @@ def test_a_bad_file_is_refused_with_the_reason_and_not_kept(
     assert row.error.startswith("regressor checkpoint bad.pt")
     assert re.search(reason, row.error), row.error
     assert str(tmp_path) not in row.error
+    assert len(row.error) < 300  # torch's reason in a line, not its page of advice
     assert "media" not in row.error
     assert _stored() == []  # the file is gone
     # The name and bytes of a refused upload are free again: a fixed file takes the name.

@@ -67,6 +67,7 @@ def test_a_training_job_registers_a_new_regressor(
     assert steps == sorted(steps)
     assert steps[-1] == 6
     assert any("val_pa_mpjpe" in point for point in job.history)  # the validation curve
+    assert sum("loss" in point for point in job.history) >= 3  # a loss curve even for a short run
     assert all("loss" in point for point in job.history if "val_pa_mpjpe" not in point)
     assert saved_steps(job) == []  # cleaned up
     # The new checkpoint is a regressor like any: a fit job may start from it.
