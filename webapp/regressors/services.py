@@ -12,7 +12,6 @@ registered from the facts shipped beside it.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import uuid
@@ -28,6 +27,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from fitting.assets import file_sha256
 from webapp.core import taskstate
 from webapp.core.taskstate import OPEN, TaskStatus
 from webapp.regressors.models import Regressor, TrainingJob
@@ -37,14 +37,6 @@ SHIPPED_NAME = "bootstrap (shipped)"
 
 def storage_name(sha256: str) -> str:
     return f"regressors/{sha256}.pt"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _refuse_taken(name: str, sha256: str, label: str, training_job: int | None = None) -> None:
@@ -105,7 +97,7 @@ def regressor_upload(
         size = path.stat().st_size
         if size == 0:
             raise ValidationError({"file": f"{filename}: the file is empty"})
-        sha = _sha256(path)
+        sha = file_sha256(path)
         with transaction.atomic():
             _refuse_taken(name, sha, filename)
             stored = _store(path, sha)
@@ -264,13 +256,13 @@ def regressor_local_path(regressor: Regressor, *, verify: bool = True) -> Path:
     except NotImplementedError:
         pass
     cached = Path(settings.DATA_DIR) / "cache" / "regressors" / f"{regressor.sha256}.pt"
-    if cached.is_file() and (not verify or _sha256(cached) == regressor.sha256):
+    if cached.is_file() and (not verify or file_sha256(cached) == regressor.sha256):
         return cached
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_name(f"{cached.name}.{uuid.uuid4().hex}.part")  # processes fetch it at once
     with default_storage.open(regressor.file.name, "rb") as source, partial.open("wb") as out:
         shutil.copyfileobj(source, out, 1 << 20)
-    if _sha256(partial) != regressor.sha256:
+    if file_sha256(partial) != regressor.sha256:
         partial.unlink()
         raise ValueError(f"regressor {regressor.name}: the stored file does not match its sha256")
     partial.replace(cached)
@@ -281,7 +273,7 @@ def regressor_local_path(regressor: Regressor, *, verify: bool = True) -> Path:
 def _body_sha256(path: str) -> str:
     from fitting.assets import OPEN_BODY_PATH
 
-    return _sha256(Path(path) if path else OPEN_BODY_PATH)
+    return file_sha256(Path(path) if path else OPEN_BODY_PATH)
 
 
 def body_of_job(body_model: str) -> tuple[str, str]:

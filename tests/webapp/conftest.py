@@ -1,4 +1,4 @@
-"""Fixtures of the fits tests: a small synthetic dataset, imported."""
+"""Fixtures of the web app tests: a small synthetic dataset, imported (fits, regressors)."""
 
 from __future__ import annotations
 
