@@ -60,6 +60,7 @@ def test_register_then_train_a_regressor(
     page.get_by_label("File").set_input_files(str(broken))
     page.get_by_role("button", name="Upload and check").click()
     expect(page.locator("#refused")).to_contain_text("regressor checkpoint broken.pt cannot be read")
+    expect(page.locator("#network")).to_have_text("not known: the file did not load")
     page.screenshot(path=str(screenshots / "regressor_refused.png"), full_page=True)
 
     page.goto(f"{live_server}/staff/training/")

@@ -78,6 +78,8 @@ def regressor_page(request: HttpRequest, regressor_id: int) -> HttpResponse:
             "children": regressor.children.all(),
             "training": json.dumps(regressor.training_data, indent=1, sort_keys=True)[:20_000],
             "metrics": json.dumps(regressor.metrics, indent=1, sort_keys=True)[:20_000],
+            "training_known": bool(regressor.training_data),
+            "metrics_known": bool(regressor.metrics),
         },
     )
 

@@ -223,6 +223,8 @@ def test_the_pages(staff_client: Client, tmp_path: Path, django_capture_on_commi
     refused = staff_client.get(posted["Location"]).content.decode()
     assert "refused" in refused
     assert "bad.pt cannot be read" in refused
+    assert "0 px crops" not in refused  # what a file that did not load holds is not known
+    assert refused.count("not known: the file did not load") == 2
     with (tmp_path / "bad.pt").open("rb") as handle:
         again = staff_client.post("/staff/regressors/", {"name": "", "file": handle})
     assert again.status_code == 200
