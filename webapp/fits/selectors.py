@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -10,6 +11,7 @@ from django.utils import timezone
 from fitting.config import running_config
 from fitting.export import eft_entry
 from fitting.results import PersonFit, SanityVerdict
+from fitting.truth import TruthScore
 from webapp.core.media import media_url
 from webapp.core.taskstate import TaskStatus
 from webapp.datasets.selectors import source_person
@@ -205,3 +207,26 @@ def job_plot_png(job: FitJob) -> bytes:
     fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def job_truth_score(job: FitJob, truth_path: Path) -> TruthScore:
+    """The job's fits against known 3D truth (a synthetic set's ``truth.npz``), matched by the
+    people's source annotation ids; scored as a whole and by sanity verdict (kept / rejected)."""
+    import numpy as np
+
+    from fitting.truth import FitToScore, load_truth, score_fits
+    from webapp.fits.engine import body_for
+
+    truth = load_truth(truth_path)
+    body, _device = body_for(job.body_model)
+    rows = Fit.objects.filter(job=job).values_list(
+        "person__source_annotation_id", "pose_rotmat", "betas", "sanity_ok"
+    )
+    fits = (
+        FitToScore(
+            str(key), np.asarray(pose, dtype=np.float64), np.asarray(betas, dtype=np.float64),
+            "kept" if ok else "rejected",
+        )
+        for key, pose, betas, ok in rows.iterator()
+    )  # fmt: skip
+    return score_fits(fits, truth, body)

@@ -480,3 +480,39 @@ def test_the_job_page_shows_figures_options_and_only_the_actions_that_apply(
     page = client.get(f"/staff/jobs/{failed.pk}/").content.decode()
     assert 'id="retry-job"' in page
     assert 'id="cancel-job"' not in page  # a failed job is over
+
+
+def test_a_jobs_fits_are_scored_against_the_truth_of_the_synthetic_set(
+    dataset: Dataset, tmp_path: Path
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    call_command(
+        "fit_job", "--dataset", dataset.name, "--method", "regressor", "--filter", "all", "--no-render",
+        "--here", stdout=StringIO(), stderr=StringIO(),
+    )  # fmt: skip
+    job = FitJob.objects.get(dataset=dataset)
+    truth = tmp_path / "imports" / "synth" / "truth.npz"  # the fixture's synthetic set
+    out = StringIO()
+    call_command("score_fits", str(job.pk), "--truth", str(truth), "--json", stdout=out)
+    import json
+
+    scored = json.loads(out.getvalue())
+    assert scored["people"] == job.people_total
+    assert scored["unmatched"] == 0
+    assert 10.0 < scored["pa_mpjpe_mm"] < 400.0  # the regressor alone: not exact, not absurd
+    assert sum(g["people"] for g in scored["by_group"].values()) == scored["people"]
+    lines = StringIO()
+    call_command("score_fits", str(job.pk), "--truth", str(truth), stdout=lines)
+    assert f"{job.people_total} fits scored, 0 without truth" in lines.getvalue()
+
+    other = tmp_path / "other.npz"
+    np.savez(other, annotation_id=np.array([987654]), joints_spin49=np.zeros((1, 49, 3)))
+    with pytest.raises(CommandError, match="has a row in"):
+        call_command("score_fits", str(job.pk), "--truth", str(other))
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("score_fits", str(job.pk), "--truth", str(tmp_path / "absent.npz"))
+    with pytest.raises(CommandError, match="no fit job 999"):
+        call_command("score_fits", "999", "--truth", str(truth))
