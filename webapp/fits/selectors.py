@@ -201,6 +201,8 @@ def job_plot_png(job: FitJob) -> bytes:
     total = len(stats["sanity_ok"])
     axes[3].bar(["pass", "fail"], [passed, total - passed], color=["#1f7a3d", "#b3261e"])
     axes[3].set_title(f"sanity: {100 * passed / total:.0f}% pass" if total else "sanity: no fits yet")
+    axes[3].set_ylim(0, max(1, total))  # no negative fits on an empty chart
+    axes[3].set_ylabel("fits")
     fig.suptitle(f"job {job.pk}: {job.get_method_display()} on {job.dataset.name}, {total} fits")
     fig.tight_layout()
     buffer = io.BytesIO()
