@@ -81,6 +81,7 @@ def test_register_then_train_a_regressor(
 
     page.locator("#result").click()
     expect(page.locator("#facts")).to_contain_text("made by a training job")
+    expect(page.locator("#facts")).not_to_contain_text("Uploaded as")  # its file is the job's best step
     page.goto(f"{live_server}/staff/regressors/")
     expect(page.locator("#regressors")).to_contain_text("tuned on synth people")
     expect(page.locator("#regressors")).to_contain_text("refused")
