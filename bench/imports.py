@@ -1,6 +1,6 @@
 """Benchmark: importing a generated COCO-format dataset of 100K annotations (time, peak memory).
 
-    .venv/bin/python scripts/bench_import.py --annotations 100000 --per-image 5
+    .venv/bin/python bench/imports.py --annotations 100000 --per-image 5
 
 Writes ``--work``/annotations.json (COCO keypoints, ``--per-image`` people per image) and one
 small JPEG per image, then runs ``manage.py import_dataset`` in a child process on a fresh

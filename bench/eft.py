@@ -1,6 +1,6 @@
 """Benchmark: EFT persons per second, one at a time versus batched, same device, same iterations.
 
-    .venv/bin/python scripts/bench_eft.py --backbone resnet50 --people 16 --batch 8 --iterations 10
+    .venv/bin/python bench/eft.py --backbone resnet50 --people 16 --batch 8 --iterations 10
 
 One at a time restores the weights by copying the saved state before every person, as the
 reference code does; batched runs ``--batch`` people together with stacked weights (vmap). Every

@@ -1,6 +1,6 @@
 """Benchmark: fits/s and renders/s of the fit-job path on this machine.
 
-    .venv/bin/python scripts/bench_fits.py --people 40 --method eft
+    .venv/bin/python bench/fits.py --people 40 --method eft
 
 Makes a synthetic dataset, imports it into a fresh embedded database (SQLite in ``--work``), starts
 a fit job and runs its chunks in this process through the same services the Celery tasks call

@@ -1,9 +1,9 @@
 """Benchmark: aggregating 1M crowd votes and publishing a 100K-person benchmark version (time and
 peak memory, each at two sizes).
 
-    .venv/bin/python scripts/bench_publish.py                 # 100K and 1M votes; 10K and 100K people
-    .venv/bin/python scripts/bench_publish.py --quick         # 1K and 10K votes; 500 and 2000 people
-    .venv/bin/python scripts/bench_publish.py --people 10000,50000 --skip-aggregation --profile
+    .venv/bin/python bench/publish.py                 # 100K and 1M votes; 10K and 100K people
+    .venv/bin/python bench/publish.py --quick         # 1K and 10K votes; 500 and 2000 people
+    .venv/bin/python bench/publish.py --people 10000,50000 --skip-aggregation --profile
 
 1. Aggregation (``fitting.votes``, pure numpy): simulated validation votes, 3 per item from a few
    hundred workers of mixed quality (seeded), at ``--votes`` sizes. Times building the VoteTable

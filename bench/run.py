@@ -1,0 +1,368 @@
+"""Run every benchmark of the project and write ``bench/REPORT.md``.
+
+    .venv/bin/python bench/run.py                  # every suite, 3 runs each (about 40 minutes here)
+    .venv/bin/python bench/run.py --quick          # small sizes, 2 runs: checks the runner (minutes)
+    .venv/bin/python bench/run.py --only imports,publish --repeat 5
+
+Each case is a benchmark script run in its own process (``--json`` gives its figures), ``--repeat``
+times; the report gives the median of the runs and their spread ((max - min) / median), holds
+the figures against the project's targets (met, not met, or not judged on this machine, never
+hidden), shows how each cost grows with its size (``bench/report/growth.png``) and keeps every
+run in ``bench/report/figures.json``. A GPU section is filled in when torch sees CUDA; nothing
+needs one. Not part of the test suite: benchmarks measure, tests check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.report import (  # noqa: E402
+    Case,
+    Column,
+    Measured,
+    Target,
+    flatten,
+    growth_plot,
+    judge,
+    suite_table,
+    targets_table,
+    write_json,
+)
+
+SUITES = ("eft", "fits", "imports", "publish")
+
+
+def machine_facts() -> dict[str, Any]:
+    import torch
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gb = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "gpu": gpu,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "commit": commit.stdout.strip() or "unknown",
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def cases(quick: bool, gpu: bool) -> list[Case]:
+    """What is measured, at which sizes (``quick``: small sizes that only check the runner)."""
+    eft_people, eft_it = ("8", "3") if quick else ("16", "10")
+    out = [
+        Case(
+            "eft",
+            f"CPU, batch {b}",
+            (
+                "bench/eft.py",
+                "--device",
+                "cpu",
+                "--people",
+                eft_people,
+                "--batch",
+                str(b),
+                "--iterations",
+                eft_it,
+            ),
+            size=b,
+        )
+        for b in ((4,) if quick else (4, 8, 16))
+    ]
+    if gpu:
+        out += [
+            Case(
+                "eft-gpu",
+                f"GPU, batch {b}",
+                (
+                    "bench/eft.py",
+                    "--device",
+                    "cuda",
+                    "--people",
+                    str(max(2 * b, 32)),
+                    "--batch",
+                    str(b),
+                    "--iterations",
+                    "10",
+                ),
+                size=b,
+            )
+            for b in (8, 16, 32, 64)
+        ]
+    fit_people = (8,) if quick else (24,)
+    out += [
+        Case(
+            "fits",
+            f"{n} people, EFT 50 it",
+            ("bench/fits.py", "--people", str(n), "--work", "{work}/fits"),
+            size=n,
+        )
+        for n in fit_people
+    ]
+    sizes = (2_000, 5_000) if quick else (10_000, 30_000, 100_000)
+    out += [
+        Case(
+            "imports",
+            f"{n:,} annotations",
+            ("bench/imports.py", "--annotations", str(n), "--work", "{work}/imports"),
+            size=n,
+        )
+        for n in sizes
+    ]
+    out.append(
+        Case(
+            "publish",
+            "quick sizes" if quick else "100K and 1M votes; 10K and 100K people",
+            ("bench/publish.py", "--work", "{work}/publish", *(("--quick",) if quick else ())),
+        )
+    )
+    return out
+
+
+def flat_figures(case: Case, data: dict[str, Any]) -> dict[str, float]:
+    figures = flatten(data)
+    if case.suite == "publish":  # the script measures its two sizes itself
+        for part in ("aggregation", "export"):
+            for size in ("small", "large"):
+                block = data.get(part, {}).get(size, {})
+                if part == "aggregation" and block:
+                    figures[f"{part}.{size}.votes_per_s_publishing"] = block["votes"] / max(
+                        block["rows"]["publishing's calls on tuples"]["seconds"], 1e-9
+                    )
+    return figures
+
+
+def run_case(case: Case, work: Path, log: Path) -> tuple[dict[str, Any] | None, str]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        result = Path(handle.name)
+    argv = [a.replace("{work}", str(work)) for a in case.argv]
+    command = [sys.executable, str(ROOT / argv[0]), *argv[1:], "--json", str(result)]
+    started = time.perf_counter()
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        try:
+            completed = subprocess.run(
+                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=case.timeout_s
+            )
+        except subprocess.TimeoutExpired:
+            return None, f"timed out after {case.timeout_s:.0f} s"
+    try:
+        if completed.returncode != 0:
+            return None, f"exit status {completed.returncode} (see {log})"
+        data = json.loads(result.read_text())
+        data["_wall_seconds"] = time.perf_counter() - started
+        return data, ""
+    finally:
+        result.unlink(missing_ok=True)
+
+
+def _cpu_only(machine: dict[str, Any]) -> str | None:
+    return None if machine["gpu"] else "no GPU on this machine: the CPU ratio is in the EFT table"
+
+
+TARGETS = (
+    Target("EFT batched >= 10x the one-at-a-time loop (persons/s), GPU", "eft-gpu", None, "ratio", 10.0,
+           False, "x", _cpu_only),
+    Target("import of 100K annotations under 60 s", "imports", None, "import_seconds", 60.0, True, "s",
+           size_key="annotations", size_at_least=100_000),
+    Target("import of 100K annotations under 1 GB peak memory", "imports", None, "peak_rss_mb", 1024.0, True,
+           "MB", size_key="annotations", size_at_least=100_000),
+    Target("aggregation of 1M votes under 10 s (publishing's calls)", "publish", None,
+           "aggregation.large.rows.publishing's calls on tuples.seconds", 10.0, True, "s",
+           size_key="aggregation.large.votes", size_at_least=1_000_000),
+    Target("export of a 100K-person version under 30 s", "publish", None, "export.large.build_seconds", 30.0,
+           True, "s", size_key="export.large.people", size_at_least=100_000),
+    Target("export of a 100K-person version under 1 GB peak memory", "publish", None,
+           "export.large.build_peak_mb", 1024.0, True, "MB", size_key="export.large.people",
+           size_at_least=100_000),
+)  # fmt: skip
+
+
+COLUMNS = {
+    "eft": [
+        Column("one_at_a_time_persons_per_s", "one at a time persons/s"),
+        Column("batched_persons_per_s", "batched persons/s"),
+        Column("ratio", "ratio"),
+        Column("memory_per_person_mb_estimate", "MB/person (estimate)"),
+    ],
+    "eft-gpu": [
+        Column("one_at_a_time_persons_per_s", "one at a time persons/s"),
+        Column("batched_persons_per_s", "batched persons/s"),
+        Column("ratio", "ratio"),
+        Column("peak_memory_mb", "peak MB"),
+        Column("memory_per_person_mb_estimate", "MB/person (estimate)"),
+    ],
+    "fits": [
+        Column("fits_per_s", "fits/s"),
+        Column("fits_per_s_after_first_chunk", "fits/s after the 1st chunk"),
+        Column("mean_iterations", "iterations"),
+        Column("renders_per_s", "renders/s (3 views a fit)"),
+    ],
+    "imports": [
+        Column("import_seconds", "seconds"),
+        Column("annotations_per_s", "annotations/s"),
+        Column("peak_rss_mb", "peak MB"),
+        Column("growth_mb", "growth MB"),
+    ],
+    "publish": [
+        Column("aggregation.small.rows.publishing's calls on tuples.seconds", "aggregate small s"),
+        Column("aggregation.large.rows.publishing's calls on tuples.seconds", "aggregate large s"),
+        Column("export.small.build_seconds", "export small s"),
+        Column("export.large.build_seconds", "export large s"),
+        Column("export.large.build_peak_mb", "export large peak MB"),
+    ],
+}
+
+TITLES = {
+    "eft": "EFT: one at a time (state restored per person, the reference loop) vs batched, CPU",
+    "eft-gpu": "GPU: EFT one at a time vs batched",
+    "fits": "The fit-job path: fits/s and renders/s (bench/fits.py)",
+    "imports": "Dataset import (bench/imports.py, SQLite)",
+    "publish": "Aggregation and export (bench/publish.py; each run measures two sizes, small and large)",
+}
+
+
+def write_report(
+    measured: list[Measured], machine: dict[str, Any], out: Path, args: argparse.Namespace, seconds: float
+) -> None:
+    judged = judge(TARGETS, measured, machine)
+    folder = out.parent / "report"
+    plotted = growth_plot(
+        measured,
+        [
+            ("imports", "import_seconds", "annotations", "seconds"),
+            ("imports", "peak_rss_mb", "annotations", "peak RSS (MB)"),
+            ("eft", "batched_persons_per_s", "batch size", "persons/s"),
+            ("eft-gpu", "batched_persons_per_s", "batch size", "persons/s"),
+        ],
+        folder / "growth.png",
+    )
+    write_json(measured, machine, judged, folder / "figures.json")
+    gpu = machine["gpu"] or "none"
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Made by `.venv/bin/python bench/run.py {' '.join(sys.argv[1:])}`".rstrip()
+        + f" on {machine['date']}, "
+        f"commit {machine['commit']}, in {seconds / 60:.0f} minutes.",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; GPU: {gpu}; "
+        f"Python {machine['python']}, torch {machine['torch']}.",
+        "",
+        f"Every figure is the median of {args.repeat} runs, each in a fresh process; the spread in brackets "
+        "is (max - min) / median of those runs: how noisy the figure is on this machine.",
+        "",
+        "## Targets",
+        "",
+        *targets_table(judged),
+        "",
+    ]
+    if plotted:
+        lines += ["## How the costs grow", "", "![growth](report/growth.png)", ""]
+    for suite in ("eft", "eft-gpu", "fits", "imports", "publish"):
+        mine = [m for m in measured if m.case.suite == suite]
+        if not mine:
+            if suite == "eft-gpu":
+                lines += [
+                    "## " + TITLES[suite],
+                    "",
+                    "No GPU on this machine: run the same command on a GPU host to fill this section in.",
+                    "",
+                ]
+            continue
+        lines += ["## " + TITLES[suite], "", *suite_table(mine, COLUMNS[suite]), ""]
+        for m in mine:
+            lines += [f"- {m.case.label}: failed: {e}" for e in m.errors]
+        if any(m.errors for m in mine):
+            lines.append("")
+    lines += [
+        "Every run's figures: [report/figures.json](report/figures.json); the scripts' own output: "
+        "`bench/report/run.log` (not kept in git).",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=None, help="runs per case (default 3; --quick: 2)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes: checks the runner, not the figures"
+    )
+    parser.add_argument(
+        "--only", default=",".join(SUITES), help=f"comma-separated suites of {', '.join(SUITES)}"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "REPORT.md")
+    args = parser.parse_args()
+    args.repeat = args.repeat or (2 if args.quick else 3)
+    chosen = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = chosen - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(SUITES)}")
+    machine = machine_facts()
+    todo = [c for c in cases(args.quick, bool(machine["gpu"])) if c.suite.removesuffix("-gpu") in chosen]
+    folder = args.out.parent / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "run.log"
+    log.write_text("")
+    started = time.perf_counter()
+    measured = [Measured(c) for c in todo]
+    total = len(todo) * args.repeat
+    done = 0
+    with tempfile.TemporaryDirectory(prefix="bench-") as work:
+        for repeat in range(args.repeat):  # rounds over every case, so slow drift spreads over all of them
+            for m in measured:
+                done += 1
+                minutes = (time.perf_counter() - started) / 60
+                print(
+                    f"[{done}/{total}, {100 * done / total:.0f}%, {minutes:.1f} min] "
+                    f"{m.case.suite}: {m.case.label} (run {repeat + 1})",
+                    flush=True,
+                )
+                data, error = run_case(m.case, Path(work), log)
+                if data is None:
+                    m.errors.append(error)
+                    print(f"    failed: {error}", flush=True)
+                    continue
+                m.raw.append(data)
+                m.runs.append(flat_figures(m.case, data))
+    write_report(measured, machine, args.out, args, time.perf_counter() - started)
+    print(f"wrote {args.out} and {folder}/ in {(time.perf_counter() - started) / 60:.1f} min")
+    return 1 if any(m.errors and not m.runs for m in measured) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
