@@ -286,5 +286,7 @@ def test_an_ab_campaign_compares_the_fits_of_two_checkpoints(
     assert {i.fit_b.checkpoint_sha256 for i in items} == {mine.sha256}
     page = staff_client.get(f"/staff/campaigns/{campaign.pk}/").content.decode()
     assert "shipped vs retrained" in page
+    assert f"job {jobs[0].pk}</a> ({shipped.name}) against" in page  # each side's checkpoint, by name
+    assert f"job {jobs[1].pk}</a> (retrained)" in page
     job_page = staff_client.get(f"/staff/jobs/{jobs[1].pk}/").content.decode()
     assert "retrained" in job_page
