@@ -32,7 +32,8 @@ def test_true_parameters_score_zero_and_a_wrong_pose_does_not(tmp_path: Path) ->
         ).joints_spin49.numpy()
     np.savez(tmp_path / "truth.npz", annotation_id=np.array([10, 11, 12]), joints_spin49=joints)
     truth = load_truth(tmp_path / "truth.npz")
-    assert sorted(truth) == ["10", "11", "12"]
+    assert sorted(truth.joints) == ["10", "11", "12"]
+    assert truth.keypoints is None  # the file has no labels: nothing to check them against
 
     exact = score_fits([FitToScore(str(10 + i), poses[i], betas[i], "kept") for i in range(3)], truth, body)
     assert exact.people == 3
@@ -67,3 +68,42 @@ def test_a_bad_truth_file_says_what_is_wrong(tmp_path: Path) -> None:
     (tmp_path / "text.npz").write_text("not numpy")
     with pytest.raises(TruthFileError, match=r"not a readable \.npz file"):
         load_truth(tmp_path / "text.npz")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(TruthFileError, match="a single array"):
+        load_truth(tmp_path / "one.npy")
+
+
+def test_the_truth_of_another_set_is_refused(tmp_path: Path) -> None:
+    """Synthetic sets all number their people 1..N: the ids match, the labels do not."""
+    body = BodyModel.open_body()
+    rng = np.random.default_rng(5)
+    count = 40
+    poses = [_pose(rng, 0.3) for _ in range(count)]
+    with torch.no_grad():
+        joints = body(
+            torch.zeros(count, 10), torch.as_tensor(np.stack(poses), dtype=torch.float32)
+        ).joints_spin49
+    labels = np.concatenate([rng.uniform(0, 500, size=(count, 17, 2)), np.full((count, 17, 1), 2.0)], axis=2)
+    np.savez(tmp_path / "truth.npz", annotation_id=np.arange(1, count + 1), joints_spin49=joints.numpy(),
+             keypoints_coco17=labels)  # fmt: skip
+    truth = load_truth(tmp_path / "truth.npz")
+    assert truth.keypoints is not None
+
+    def fits(people_labels: np.ndarray) -> list[FitToScore]:
+        return [
+            FitToScore(str(i + 1), poses[i], np.zeros(10), keypoints=people_labels[i]) for i in range(count)
+        ]
+
+    mine = labels.copy()
+    mine[:, :, :2] += 0.5  # the same labels, rounded differently
+    mine[0, :, 2] = 0  # a person with no labelled point is not compared
+    scored = score_fits(fits(mine), truth, body)
+    assert scored.labels_checked == count - 1
+    assert scored.pa_mpjpe < 0.5
+    one_off = mine.copy()
+    one_off[3, :, :2] += 40.0  # one person moved: within the share allowed (a relabelled person)
+    assert score_fits(fits(one_off), truth, body).people == count
+    other = labels.copy()
+    other[:, :, :2] = rng.uniform(0, 500, size=(count, 17, 2))  # another set's people under the same ids
+    with pytest.raises(TruthFileError, match=r"39 of 40 people's labelled keypoints|40 of 40 people's"):
+        score_fits(fits(other), truth, body)

@@ -213,7 +213,8 @@ def job_plot_png(job: FitJob) -> bytes:
 
 def job_truth_score(job: FitJob, truth_path: Path) -> TruthScore:
     """The job's fits against known 3D truth (a synthetic set's ``truth.npz``), matched by the
-    people's source annotation ids; scored as a whole and by sanity verdict (kept / rejected)."""
+    people's source annotation ids, each person's labels checked against the file's; scored as a
+    whole and by sanity verdict (kept / rejected)."""
     import numpy as np
 
     from fitting.truth import FitToScore, load_truth, score_fits
@@ -222,13 +223,13 @@ def job_truth_score(job: FitJob, truth_path: Path) -> TruthScore:
     truth = load_truth(truth_path)
     body, _device = body_for(job.body_model)
     rows = Fit.objects.filter(job=job).values_list(
-        "person__source_annotation_id", "pose_rotmat", "betas", "sanity_ok"
+        "person__source_annotation_id", "person__keypoints_raw", "pose_rotmat", "betas", "sanity_ok"
     )
     fits = (
         FitToScore(
             str(key), np.asarray(pose, dtype=np.float64), np.asarray(betas, dtype=np.float64),
-            "kept" if ok else "rejected",
+            "kept" if ok else "rejected", np.asarray(labels, dtype=np.float64),
         )
-        for key, pose, betas, ok in rows.iterator()
+        for key, labels, pose, betas, ok in rows.iterator(chunk_size=500)
     )  # fmt: skip
     return score_fits(fits, truth, body)

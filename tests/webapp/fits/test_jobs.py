@@ -506,13 +506,25 @@ def test_a_jobs_fits_are_scored_against_the_truth_of_the_synthetic_set(
     assert sum(g["people"] for g in scored["by_group"].values()) == scored["people"]
     lines = StringIO()
     call_command("score_fits", str(job.pk), "--truth", str(truth), stdout=lines)
-    assert f"{job.people_total} fits scored, 0 without truth" in lines.getvalue()
+    assert f"{job.people_total} fits scored, 0 without truth, {job.people_total} people's labels checked" in (
+        lines.getvalue()
+    )
 
     other = tmp_path / "other.npz"
     np.savez(other, annotation_id=np.array([987654]), joints_spin49=np.zeros((1, 49, 3)))
     with pytest.raises(CommandError, match="has a row in"):
         call_command("score_fits", str(job.pk), "--truth", str(other))
+    from fitting.synth.generate import SynthConfig, generate
+
+    another = tmp_path / "another"  # the same ids 1..N, other people
+    generate(SynthConfig(people=5, seed=45, width=160, height=160, max_people_per_image=2), another,
+             progress=False)  # fmt: skip
+    with pytest.raises(CommandError, match="it is the truth of another set"):
+        call_command("score_fits", str(job.pk), "--truth", str(another / "truth.npz"))
     with pytest.raises(CommandError, match="no such file"):
         call_command("score_fits", str(job.pk), "--truth", str(tmp_path / "absent.npz"))
+    empty = FitJob.objects.create(dataset=dataset, method="eft")
+    with pytest.raises(CommandError, match=f"fit job {empty.pk} has no fits yet"):
+        call_command("score_fits", str(empty.pk), "--truth", str(truth))
     with pytest.raises(CommandError, match="no fit job 999"):
         call_command("score_fits", "999", "--truth", str(truth))

@@ -29,6 +29,8 @@ class Command(BaseCommand):
         job = FitJob.objects.filter(pk=options["job"]).select_related("regressor", "dataset").first()
         if job is None:
             raise CommandError(f"no fit job {options['job']}")
+        if not job.fits.exists():
+            raise CommandError(f"fit job {job.pk} has no fits yet ({job.status})")
         try:
             score = job_truth_score(job, options["truth"])
         except TruthFileError as error:
@@ -39,6 +41,8 @@ class Command(BaseCommand):
                 "is it the truth of the dataset this job fitted?"
             )
         regressor = job.regressor.name if job.regressor else "the configured regressor"
+        if job.status != FitJob.Status.DONE:
+            self.stderr.write(f"fit job {job.pk} is {job.status}: its {score.people} fits so far are scored")
         if options["json"]:
             self.stdout.write(
                 json.dumps({"job": job.pk, "regressor": regressor, **score.as_dict()}, indent=1)
@@ -46,7 +50,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"job {job.pk} ({job.get_method_display()} on {job.dataset.name}, from {regressor}): "
-            f"{score.people} fits scored, {len(score.unmatched)} without truth"
+            f"{score.people} fits scored, {len(score.unmatched)} without truth, "
+            f"{score.labels_checked} people's labels checked against the file's"
         )
         self.stdout.write(
             f"  PA-MPJPE {score.pa_mpjpe:.1f} mm (median {score.pa_mpjpe_median:.1f}), "
