@@ -72,9 +72,10 @@ def render_views(
     import pyrender
     import trimesh
 
-    renderer = pyrender.OffscreenRenderer(size, size)
+    from fitting.render.context import offscreen
+
     images: list[NDArray[np.uint8]] = []
-    try:
+    with offscreen(size, size) as renderer:
         for view in views:
             rot = _view_rotation(view)
             placed = [np.asarray(m.vertices, dtype=np.float64) @ rot.T for m in meshes]
@@ -98,8 +99,6 @@ def render_views(
             scene.add(pyrender.DirectionalLight(color=[1.0, 1.0, 1.0], intensity=2.0), pose=_KEY_LIGHT)
             color, _depth = renderer.render(scene)
             images.append(np.ascontiguousarray(color[:, :, :3], dtype=np.uint8))
-    finally:
-        renderer.delete()
     return images
 
 

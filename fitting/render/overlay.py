@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fitting.geometry.camera import CropBox, crop_image
+from fitting.render.context import offscreen
 from fitting.render.mesh import PALETTE, ensure_backend
 
 _TO_GL = np.array([1.0, -1.0, -1.0])  # camera frame (y down, z away) -> OpenGL (y up, z toward us)
@@ -34,11 +35,8 @@ def _render(
     pose[2, 3] = float(points_gl[:, 2].max()) + 5.0
     scene.add(pyrender.OrthographicCamera(xmag=1.0, ymag=1.0, znear=0.01, zfar=100.0), pose=pose)
     scene.add(pyrender.DirectionalLight(color=[1.0, 1.0, 1.0], intensity=3.0), pose=pose)
-    renderer = pyrender.OffscreenRenderer(size, size)
-    try:
+    with offscreen(size, size) as renderer:
         colour_image, depth = renderer.render(scene)
-    finally:
-        renderer.delete()
     return np.ascontiguousarray(colour_image[:, :, :3], dtype=np.uint8), depth > 0
 
 

@@ -241,13 +241,12 @@ def _render(
         light = np.eye(4)
         light[:3, :3] = euler_to_rotmat(np.array([rng.uniform(-60, 10), rng.uniform(-60, 60), 0.0]))
         scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=rng.uniform(1.5, 4.0)), pose=light)
-    renderer = pyrender.OffscreenRenderer(config.width, config.height)
-    try:
+    from fitting.render.context import offscreen
+
+    with offscreen(config.width, config.height) as renderer:
         colour, depth = renderer.render(scene, flags=pyrender.RenderFlags.RGBA)
         seg_colours = {node: np.array([idx, idx, idx], dtype=np.uint8) for node, idx in nodes.items()}
         seg, _ = renderer.render(scene, flags=pyrender.RenderFlags.SEG, seg_node_map=seg_colours)
-    finally:
-        renderer.delete()
     return np.asarray(colour), np.asarray(depth, dtype=np.float32), np.asarray(seg[..., 0], dtype=np.int32)
 
 
