@@ -138,7 +138,7 @@ def simulate_votes(n_votes: int, n_workers: int, seed: int) -> tuple[Any, Any, A
     80% of the fits are right. Workers: 70% careful (right 90-98% of the time), 20% sloppy
     (65-80%), 10% spammers (accept or reject at random)."""
     rng = np.random.default_rng(seed)
-    n_items = n_votes // 3
+    n_items = -(-n_votes // 3)  # rounded up: at least n_votes votes
     truth_accept = rng.random(n_items) < 0.8
     kind = rng.random(n_workers)
     careful, sloppy = rng.uniform(0.90, 0.98, n_workers), rng.uniform(0.65, 0.80, n_workers)

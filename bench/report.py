@@ -71,7 +71,8 @@ class Target:
 
 
 def _case_for(measured: Sequence[Measured], suite: str, label: str | None) -> Measured | None:
-    mine = [m for m in measured if m.case.suite == suite and m.runs]
+    """The case a target is judged on: the named one, else the suite's largest (runs or none)."""
+    mine = [m for m in measured if m.case.suite == suite]
     if label is not None:
         mine = [m for m in mine if m.case.label == label]
     if not mine:
@@ -97,10 +98,20 @@ def judge(
         found = _case_for(measured, target.suite, target.label)
         value = found.median(target.key) if found else None
         size = found.median(target.size_key) if found and target.size_key else None
-        if not reason and target.size_key and size is not None and size < target.size_at_least:
-            reason = f"measured at {size:,.0f}, under the target's {target.size_at_least:,.0f}"
+        if not reason and target.size_key and value is not None:
+            if size is None:
+                reason = f"the runs do not say their size ({target.size_key})"
+            elif size < target.size_at_least:
+                reason = f"measured at {size:,.0f}, under the target's {target.size_at_least:,.0f}"
         if reason:
             row["status"], row["why"] = "not judged here", reason
+        elif found is None:
+            row["status"], row["why"] = "not measured", f"{target.suite} was not run"
+        elif not found.runs:
+            row["status"] = "not measured"
+            row["why"] = (
+                f"every run of {target.suite} ({found.case.label}) failed: {'; '.join(found.errors[:2])}"
+            )
         elif value is None:
             row["status"], row["why"] = "not measured", f"no run of {target.suite} gave {target.key}"
         else:

@@ -69,6 +69,7 @@ def test_targets_are_met_missed_unjudged_or_unmeasured() -> None:
         "gpu ratio": "not judged here",
         "hits p99": "not measured",
     }
+    assert rows[4]["why"] == "hits was not run"
     assert rows[0]["figure"] == 75.0
     assert rows[0]["case"] == "100K"
     assert "under the target's 1,000,000" in rows[2]["why"]

@@ -1,0 +1,83 @@
+"""The benchmark runner: every target has a case that can judge it at full size, a case that
+fails or hangs is recorded with why (its own child processes stopped too), and the full-size
+cases reach the sizes the targets name."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from bench.report import Case, Measured, judge
+from bench.run import TARGETS, cases, run_case
+
+
+def test_every_target_has_a_case_and_full_sizes_reach_it() -> None:
+    full = cases(quick=False, gpu=True)
+    suites = {c.suite for c in full}
+    assert {t.suite for t in TARGETS} <= suites
+    imports = max(c.size or 0 for c in full if c.suite == "imports")
+    assert imports >= 100_000
+    publish = next(c for c in full if c.suite == "publish")
+    people = int(publish.argv[publish.argv.index("--people") + 1].split(",")[1])
+    assert people * 0.77 >= 100_000  # about 77% of the simulated fits are accepted
+    quick = cases(quick=True, gpu=True)
+    assert max(c.size or 0 for c in quick if c.suite == "imports") < 100_000
+    gpu_quick = [c for c in quick if c.suite == "eft-gpu"]
+    assert len(gpu_quick) == 1  # quick on a GPU host stays quick
+
+
+def test_a_failing_case_is_reported_not_hidden(tmp_path: Path) -> None:
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("import sys\nsys.exit(0)\n")  # exits 0 without writing its figures
+    broken = tmp_path / "broken.py"
+    broken.write_text("import sys\nsys.exit(3)\n")
+    good = tmp_path / "good.py"
+    good.write_text(
+        "import json, sys\nout = sys.argv[sys.argv.index('--json') + 1]\n"
+        "json.dump({'annotations': 100000, 'import_seconds': 42.0}, open(out, 'w'))\n"
+    )
+    log = tmp_path / "run.log"
+    data, error = run_case(Case("imports", "q", (str(quiet),)), tmp_path, log)
+    assert data is None
+    assert "no figures written" in error
+    data, error = run_case(Case("imports", "b", (str(broken),)), tmp_path, log)
+    assert data is None
+    assert error.startswith("exit status 3")
+    data, error = run_case(Case("imports", "g", (str(good),)), tmp_path, log)
+    assert error == ""
+    assert data is not None
+    assert data["import_seconds"] == 42.0
+
+    failed = Measured(Case("imports", "100,000 annotations", ("x",), size=100_000), errors=["exit status 3"])
+    smaller = Measured(
+        Case("imports", "30,000 annotations", ("x",), size=30_000), runs=[{"import_seconds": 9.0}]
+    )
+    rows = judge([t for t in TARGETS if t.key == "import_seconds"], [smaller, failed], {"gpu": None})
+    assert rows[0]["status"] == "not measured"  # judged on the largest case, whose every run failed
+    assert "exit status 3" in rows[0]["why"]
+
+
+def test_a_hanging_case_is_stopped_with_its_children(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    hang = tmp_path / "hang.py"
+    hang.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    started = time.perf_counter()
+    data, error = run_case(Case("imports", "h", (str(hang),), timeout_s=3.0), tmp_path, tmp_path / "run.log")
+    assert data is None
+    assert error == "timed out after 3 s"
+    assert time.perf_counter() - started < 30
+    child = int(pid_file.read_text())
+    for _ in range(50):  # the grandchild was killed with its group
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the script's child {child} is still running")
