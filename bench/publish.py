@@ -268,6 +268,71 @@ def _rotations(axis_angle: Any) -> Any:
     return np.eye(3) + sin * skew + (1 - cos) * (skew @ skew)
 
 
+def make_people_and_fits(dataset: Any, job: Any, start: int, n: int, rng: Any, per_image: int,
+                         image_size: tuple[int, int], checkpoint: str) -> list[Any]:  # fmt: skip
+    """People ``start .. start + n`` of ``dataset`` (``per_image`` on each image, COCO-17 labels
+    of a standing person in a random box) and a finished fit of each in ``job`` (near the rest
+    pose, zero betas, a plausible camera), written by bulk_create. Also used by bench/hits.py."""
+    from fitting.joints import GT24_NAMES, to_gt24
+    from webapp.datasets.models import Image, Person
+    from webapp.fits.models import Fit
+
+    width, height = image_size
+    limbs = [GT24_NAMES.index(f"{side} {part}") for side in ("Right", "Left")
+             for part in ("Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle")]  # fmt: skip
+    flip = _rotations(np.array([np.pi, 0.0, 0.0]))  # SMPL's y up to the image's y down
+    first_image = start // per_image
+    last_image = (start + n - 1) // per_image
+    images = Image.objects.bulk_create([
+        Image(dataset=dataset, name=f"{i:07d}.jpg", file=f"datasets/{dataset.pk}/images/{i:07d}.jpg",
+              width=width, height=height, sha256=f"{i:064x}", bytes=48_000)
+        for i in range(first_image, last_image + 1)
+    ])  # fmt: skip
+    box_h = rng.uniform(150, 440, n)
+    box_w = box_h * rng.uniform(0.35, 0.5, n)
+    left = rng.uniform(0, width - box_w)
+    top = rng.uniform(0, height - box_h)
+    size, corner = np.stack([box_w, box_h], -1), np.stack([left, top], -1)
+    points = STANDING[None] * size[:, None] + corner[:, None]
+    points += rng.normal(0, 2.0, points.shape)
+    points = np.clip(points, 0, [width - 1, height - 1])
+    flags = np.where(rng.random((n, 17)) < 0.85, 2.0, 0.0)
+    raw = np.concatenate([points.round(2), flags[..., None]], axis=-1)
+    raw[flags == 0] = 0.0
+    gt24 = to_gt24(raw, "coco17")
+    labelled = (gt24[:, :, 2] > 0).sum(axis=1)
+    limbs_labelled: Any = np.all(gt24[:, limbs, 2] > 0, axis=1)
+    rows = []
+    for k in range(n):
+        p = start + k
+        rows.append(Person(
+            dataset=dataset, image=images[p // per_image - first_image],
+            source_annotation_id=str(100_000 + p), layout="coco17",
+            bbox=[round(left[k], 2), round(top[k], 2), round(box_w[k], 2), round(box_h[k], 2)],
+            keypoints_raw=raw[k].tolist(), keypoints_gt24=gt24[k].tolist(), labelled=int(labelled[k]),
+            coco_all=bool(labelled[k] >= 6), coco_part=bool(limbs_labelled[k]), split="train",
+        ))  # fmt: skip
+    persons = Person.objects.bulk_create(rows)
+    # Fits: near the rest pose (a little noise), zero betas, a plausible camera.
+    pose = _rotations(rng.normal(0, 0.12, (n, 24, 3)))
+    pose[:, 0] = flip @ pose[:, 0]
+    cams = np.stack([rng.uniform(0.8, 1.0, n), rng.normal(0, 0.05, n), rng.normal(0.2, 0.05, n)], -1)
+    errors = rng.uniform(2.0, 12.0, (n, 24))
+    fits = []
+    for k, person in enumerate(persons):
+        valid = gt24[k, :, 2] > 0
+        joint_error = [float(e) if v else None for e, v in zip(errors[k], valid, strict=True)]
+        mean_error = float(np.mean([e for e in joint_error if e is not None] or [0.0]))
+        fits.append(Fit(
+            job=job, person=person, pose_rotmat=pose[k].tolist(), betas=[0.0] * 10,
+            cam_weak=cams[k].tolist(), joint_error_px=joint_error, mean_error_px=mean_error,
+            iterations=20, keypoint_loss=0.002, loss_before=0.05, loss_after=0.002, max_abs_beta=0.0,
+            sanity_ok=True, sanity_reason="ok", sanity_rule="paper", seconds=1.5,
+            checkpoint_sha256=checkpoint, body_model="", prior="",
+        ))  # fmt: skip
+    return list(Fit.objects.bulk_create(fits))
+
+
 def child_setup(people: int, seed: int) -> dict[str, Any]:
     """Fill the fresh database: everything a published version reads, by bulk_create."""
     _django()
@@ -278,19 +343,15 @@ def child_setup(people: int, seed: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from fitting.config import EftConfig
-    from fitting.joints import GT24_NAMES, to_gt24
     from webapp.benchmarks.services import benchmark_create
     from webapp.core.taskstate import TaskStatus
     from webapp.crowd.models import Assignment, Campaign, Hit, Item, Provider, Vote, Worker
-    from webapp.datasets.models import Dataset, Image, Person
-    from webapp.fits.models import Fit, FitJob
+    from webapp.datasets.models import Dataset
+    from webapp.fits.models import FitJob
 
     rng = np.random.default_rng(seed)
     now = timezone.now()
     per_image, width, height, slice_size = 2, 640, 480, 5000
-    limbs = [GT24_NAMES.index(f"{side} {part}") for side in ("Right", "Left")
-             for part in ("Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle")]  # fmt: skip
-    flip = _rotations(np.array([np.pi, 0.0, 0.0]))  # SMPL's y up to the image's y down
     started = time.perf_counter()
     with transaction.atomic():
         dataset = Dataset.objects.create(
@@ -326,57 +387,8 @@ def child_setup(people: int, seed: int) -> dict[str, Any]:
         written = 0
         for start in range(0, people, slice_size):
             n = min(slice_size, people - start)
-            # Images (per_image people on each) and people inside them.
-            first_image = start // per_image
-            last_image = (start + n - 1) // per_image
-            images = Image.objects.bulk_create([
-                Image(dataset=dataset, name=f"{i:07d}.jpg", file=f"datasets/{dataset.pk}/images/{i:07d}.jpg",
-                      width=width, height=height, sha256=f"{i:064x}", bytes=48_000)
-                for i in range(first_image, last_image + 1)
-            ])  # fmt: skip
-            box_h = rng.uniform(150, 440, n)
-            box_w = box_h * rng.uniform(0.35, 0.5, n)
-            left = rng.uniform(0, width - box_w)
-            top = rng.uniform(0, height - box_h)
-            size, corner = np.stack([box_w, box_h], -1), np.stack([left, top], -1)
-            points = STANDING[None] * size[:, None] + corner[:, None]
-            points += rng.normal(0, 2.0, points.shape)
-            points = np.clip(points, 0, [width - 1, height - 1])
-            flags = np.where(rng.random((n, 17)) < 0.85, 2.0, 0.0)
-            raw = np.concatenate([points.round(2), flags[..., None]], axis=-1)
-            raw[flags == 0] = 0.0
-            gt24 = to_gt24(raw, "coco17")
-            labelled = (gt24[:, :, 2] > 0).sum(axis=1)
-            limbs_labelled: Any = np.all(gt24[:, limbs, 2] > 0, axis=1)
-            rows = []
-            for k in range(n):
-                p = start + k
-                rows.append(Person(
-                    dataset=dataset, image=images[p // per_image - first_image],
-                    source_annotation_id=str(100_000 + p), layout="coco17",
-                    bbox=[round(left[k], 2), round(top[k], 2), round(box_w[k], 2), round(box_h[k], 2)],
-                    keypoints_raw=raw[k].tolist(), keypoints_gt24=gt24[k].tolist(), labelled=int(labelled[k]),
-                    coco_all=bool(labelled[k] >= 6), coco_part=bool(limbs_labelled[k]), split="train",
-                ))  # fmt: skip
-            persons = Person.objects.bulk_create(rows)
-            # Fits: near the rest pose (a little noise), zero betas, a plausible camera.
-            pose = _rotations(rng.normal(0, 0.12, (n, 24, 3)))
-            pose[:, 0] = flip @ pose[:, 0]
-            cams = np.stack([rng.uniform(0.8, 1.0, n), rng.normal(0, 0.05, n), rng.normal(0.2, 0.05, n)], -1)
-            errors = rng.uniform(2.0, 12.0, (n, 24))
-            fits = []
-            for k, person in enumerate(persons):
-                valid = gt24[k, :, 2] > 0
-                joint_error = [float(e) if v else None for e, v in zip(errors[k], valid, strict=True)]
-                mean_error = float(np.mean([e for e in joint_error if e is not None] or [0.0]))
-                fits.append(Fit(
-                    job=job, person=person, pose_rotmat=pose[k].tolist(), betas=[0.0] * 10,
-                    cam_weak=cams[k].tolist(), joint_error_px=joint_error, mean_error_px=mean_error,
-                    iterations=20, keypoint_loss=0.002, loss_before=0.05, loss_after=0.002, max_abs_beta=0.0,
-                    sanity_ok=True, sanity_reason="ok", sanity_rule="paper", seconds=1.5,
-                    checkpoint_sha256=checkpoint, body_model="", prior="",
-                ))  # fmt: skip
-            fits = Fit.objects.bulk_create(fits)
+            # Images (per_image people on each), people inside them and their fits.
+            fits = make_people_and_fits(dataset, job, start, n, rng, per_image, (width, height), checkpoint)
             items = Item.objects.bulk_create([Item(campaign=campaign, fit=fit) for fit in fits])
             # 10% of the fits are wrong; a worker rejects a wrong fit 90% of the time, a right one 5%.
             wrong = rng.random(n) < 0.1

@@ -44,7 +44,7 @@ from bench.report import (  # noqa: E402
     write_json,
 )
 
-SUITES = ("eft", "renders", "fits", "imports", "publish")
+SUITES = ("eft", "renders", "hits", "fits", "imports", "publish")
 
 
 def machine_facts() -> dict[str, Any]:
@@ -103,6 +103,9 @@ def cases(quick: bool, gpu: bool) -> list[Case]:
             out.append(Case("eft-gpu", f"GPU, batch {b}", argv, size=b))
     for n in (5,) if quick else (40,):
         out.append(Case("renders", f"{n} people, 512 px", ("bench/renders.py", "--people", str(n)), size=n))
+    hits = ("--concurrency", "10", "--capacity", "10", "--seconds", "5", "--people", "600") if quick else ()
+    out.append(Case("hits", "10 workers (quick)" if quick else "50 and 200 workers, then 50 without pauses",
+                    ("bench/hits.py", *hits)))  # fmt: skip
     for n in (8,) if quick else (24,):
         out.append(Case("fits", f"{n} people, EFT 50 it", ("bench/fits.py", "--people", str(n), "--work",
                                                             "{work}/fits"), size=n))  # fmt: skip
@@ -183,6 +186,14 @@ TARGETS = (
     Target("export of a 100K-person version under 1 GB peak memory", "publish", None,
            "export.large.build_peak_mb", 1024.0, True, "MB", size_key="export.large.people_accepted",
            size_at_least=100_000),
+    Target("HIT page p99 under 100 ms with 200 simulated workers", "hits", None, "levels.w200.page_p99_ms",
+           100.0, True, "ms"),
+    Target("vote endpoint p99 under 100 ms with 200 simulated workers", "hits", None,
+           "levels.w200.vote_p99_ms", 100.0, True, "ms"),
+    Target("at least 300 votes/s accepted", "hits", None, "levels.w50_capacity.votes_per_s", 300.0, False,
+           "votes/s"),
+    Target("no vote lost (answered 201 and not in the database)", "hits", None, "votes_lost", 0.0, True,
+           "votes"),
     Target("renders: at least 5 overlay + side-view pairs per second (512 px)", "renders", None,
            "pairs_per_s", 5.0, False, "pairs/s"),
 )  # fmt: skip
@@ -224,6 +235,19 @@ COLUMNS = {
         Column("export.large.build_seconds", "export large s"),
         Column("export.large.build_peak_mb", "export large peak MB"),
     ],
+    "hits": [
+        Column("levels.w50.page_p50_ms", "page p50 ms (50)"),
+        Column("levels.w50.page_p99_ms", "page p99 ms (50)"),
+        Column("levels.w50.vote_p99_ms", "vote p99 ms (50)"),
+        Column("levels.w200.page_p50_ms", "page p50 ms (200)"),
+        Column("levels.w200.page_p99_ms", "page p99 ms (200)"),
+        Column("levels.w200.vote_p50_ms", "vote p50 ms (200)"),
+        Column("levels.w200.vote_p99_ms", "vote p99 ms (200)"),
+        Column("levels.w200.requests_per_s", "requests/s (200)"),
+        Column("levels.w50_capacity.votes_per_s", "votes/s, no pauses"),
+        Column("levels.w50_capacity.vote_p99_ms", "vote p99 ms, no pauses"),
+        Column("votes_lost", "votes lost"),
+    ],
     "renders": [
         Column("pairs_per_s", "pairs/s"),
         Column("pairs_per_s_with_jpeg", "pairs/s with JPEG"),
@@ -235,6 +259,8 @@ COLUMNS = {
 TITLES = {
     "eft": "EFT: one at a time (state restored per person, the reference loop) vs batched, CPU",
     "eft-gpu": "GPU: EFT one at a time vs batched",
+    "hits": "HIT pages and votes under simulated crowd workers (bench/hits.py: gunicorn, PostgreSQL, Redis; "
+    "workers pause 1 s on average before each action; the load generator shares the 2 cores)",
     "renders": "Renders: overlay + side-view pairs, 512 px (bench/renders.py)",
     "fits": "The fit-job path: fits/s and renders/s (bench/fits.py)",
     "imports": "Dataset import (bench/imports.py, SQLite)",
@@ -279,7 +305,7 @@ def write_report(
     ]
     if plotted:
         lines += ["## How the costs grow", "", "![growth](report/growth.png)", ""]
-    for suite in ("eft", "eft-gpu", "renders", "fits", "imports", "publish"):
+    for suite in ("eft", "eft-gpu", "hits", "renders", "fits", "imports", "publish"):
         mine = [m for m in measured if m.case.suite == suite]
         if not mine:
             if suite == "eft-gpu":
