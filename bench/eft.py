@@ -33,6 +33,23 @@ from fitting.regressor.hmr import HMR
 from fitting.synth.poses import sample_poses
 
 
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def make_targets(
     count: int, size: int, channels: int, device: torch.device, body: BodyModel
 ) -> list[EftTarget]:
@@ -87,6 +104,12 @@ def main() -> int:
     sync()
     one_at_a_time = args.people / (time.perf_counter() - start)
 
+    # Peak memory of the batched run: CUDA's allocator on a GPU, the process's peak RSS on a CPU
+    # (measured from the RSS before the batch, so what one more person costs shows).
+    rss_before = _rss_mb()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        allocated_before = torch.cuda.memory_allocated(device)
     batched = BatchedFineTuner(model, body, config)
     batched.fit(targets[: args.batch])  # warm-up
     sync()
@@ -114,7 +137,12 @@ def main() -> int:
         "memory_per_person_mb_estimate": round(memory_per_person(model, args.input_size) / 2**20, 1),
     }
     if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device) - allocated_before
         figures["peak_memory_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+        figures["measured_mb_per_person"] = round(peak / args.batch / 2**20, 1)
+    else:
+        figures["peak_rss_growth_mb"] = round(_peak_rss_mb() - rss_before, 1)
+        figures["measured_mb_per_person"] = round(max(0.0, _peak_rss_mb() - rss_before) / args.batch, 1)
     for key, value in figures.items():
         print(f"{key:32s} {value}")
     if args.json:
