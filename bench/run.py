@@ -271,7 +271,12 @@ TITLES = {
 
 
 def write_report(
-    measured: list[Measured], machine: dict[str, Any], out: Path, args: argparse.Namespace, seconds: float
+    measured: list[Measured],
+    machine: dict[str, Any],
+    out: Path,
+    args: argparse.Namespace,
+    seconds: float,
+    rounds: int,
 ) -> None:
     judged = judge(TARGETS, measured, machine)
     folder = out.parent / "report"
@@ -297,8 +302,10 @@ def write_report(
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; GPU: {gpu}; "
         f"Python {machine['python']}, torch {machine['torch']}.",
         "",
-        f"Every figure is the median of {args.repeat} runs, each in a fresh process; the spread in brackets "
-        "is (max - min) / median of those runs: how noisy the figure is on this machine.",
+        f"Every figure is the median of {rounds} runs, each in a fresh process"
+        + ("" if rounds == args.repeat else f" (partial: {rounds} of {args.repeat} rounds done)")
+        + "; the spread in brackets is (max - min) / median of those runs: how noisy the figure is on this "
+        "machine.",
         "",
         "## Targets",
         "",
@@ -382,7 +389,8 @@ def main() -> int:
                     continue
                 m.raw.append(data)
                 m.runs.append(flat_figures(m.case, data))
-    write_report(measured, machine, args.out, args, time.perf_counter() - started)
+            # A report after every round: a run stopped part way still leaves its figures.
+            write_report(measured, machine, args.out, args, time.perf_counter() - started, repeat + 1)
     print(f"wrote {args.out} and {folder}/ in {(time.perf_counter() - started) / 60:.1f} min")
     return 1 if any(m.errors and not m.runs for m in measured) else 0
 
