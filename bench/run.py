@@ -270,6 +270,22 @@ TITLES = {
 }
 
 
+def _export_phases(measured: list[Measured]) -> list[str]:
+    """Where the large export's time goes (the script times each step of the build): the
+    bottleneck, named by measurement."""
+    prefix = "export.large.phases."
+    for m in measured:
+        build = m.median("export.large.build_seconds")
+        keys = {k for run in m.runs for k in run if k.startswith(prefix)}
+        phases = sorted(((m.median(k) or 0.0, k.removeprefix(prefix)) for k in keys), reverse=True)
+        if build and phases:
+            top = "; ".join(
+                f"{name} {seconds:.1f} s ({100 * seconds / build:.0f}%)" for seconds, name in phases[:4]
+            )
+            return [f"Where the large export's {build:.0f} s go (medians): {top}.", ""]
+    return []
+
+
 def write_report(
     measured: list[Measured],
     machine: dict[str, Any],
@@ -295,8 +311,7 @@ def write_report(
     lines = [
         "# Benchmark report",
         "",
-        f"Made by `.venv/bin/python bench/run.py {' '.join(sys.argv[1:])}`".rstrip()
-        + f" on {machine['date']}, "
+        f"Made by `{machine.get('command', 'bench/run.py')}`" + f" on {machine['date']}, "
         f"commit {machine['commit']}, in {seconds / 60:.0f} minutes.",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; GPU: {gpu}; "
@@ -326,6 +341,8 @@ def write_report(
                 ]
             continue
         lines += ["## " + TITLES[suite], "", *suite_table(mine, COLUMNS[suite]), ""]
+        if suite == "publish":
+            lines += _export_phases(mine)
         if suite.startswith("eft"):
             best = max((m for m in mine if m.median("batched_persons_per_s")),
                        key=lambda m: m.median("batched_persons_per_s") or 0.0, default=None)  # fmt: skip
@@ -344,6 +361,23 @@ def write_report(
     out.write_text("\n".join(lines))
 
 
+def rebuild(args: argparse.Namespace) -> int:
+    """The report again from the runs kept in ``report/figures.json`` (after a change to the report)."""
+    saved = json.loads((args.out.parent / "report" / "figures.json").read_text())
+    machine = saved["machine"]
+    measured = []
+    for row in saved["cases"]:
+        m = Measured(Case(row["suite"], row["label"], tuple(row["argv"]), size=row["size"]))
+        m.raw, m.errors = list(row["runs"]), list(row["errors"])
+        m.runs = [flat_figures(m.case, data) for data in m.raw]
+        measured.append(m)
+    rounds = max((len(m.runs) + len(m.errors) for m in measured), default=0)
+    args.repeat = machine.get("repeat", rounds)
+    write_report(measured, machine, args.out, args, float(machine.get("seconds", 0.0)), rounds)
+    print(f"wrote {args.out} from {len(measured)} cases' kept runs")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -356,13 +390,22 @@ def main() -> int:
         "--only", default=",".join(SUITES), help=f"comma-separated suites of {', '.join(SUITES)}"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "REPORT.md")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="write the report again from report/figures.json, running nothing",
+    )
     args = parser.parse_args()
+    if args.rebuild:
+        return rebuild(args)
     args.repeat = args.repeat or (2 if args.quick else 3)
     chosen = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = chosen - set(SUITES)
     if unknown:
         parser.error(f"unknown suite(s) {sorted(unknown)}; choose from {', '.join(SUITES)}")
     machine = machine_facts()
+    machine["command"] = " ".join([".venv/bin/python bench/run.py", *sys.argv[1:]])
+    machine["repeat"] = args.repeat
     todo = [c for c in cases(args.quick, bool(machine["gpu"])) if c.suite.removesuffix("-gpu") in chosen]
     folder = args.out.parent / "report"
     folder.mkdir(parents=True, exist_ok=True)
@@ -390,7 +433,8 @@ def main() -> int:
                 m.raw.append(data)
                 m.runs.append(flat_figures(m.case, data))
             # A report after every round: a run stopped part way still leaves its figures.
-            write_report(measured, machine, args.out, args, time.perf_counter() - started, repeat + 1)
+            machine["seconds"] = time.perf_counter() - started
+            write_report(measured, machine, args.out, args, machine["seconds"], repeat + 1)
     print(f"wrote {args.out} and {folder}/ in {(time.perf_counter() - started) / 60:.1f} min")
     return 1 if any(m.errors and not m.runs for m in measured) else 0
 

@@ -81,3 +81,49 @@ def test_a_hanging_case_is_stopped_with_its_children(tmp_path: Path) -> None:
         time.sleep(0.1)
     else:
         raise AssertionError(f"the script's child {child} is still running")
+
+
+def test_the_large_exports_time_is_broken_down() -> None:
+    from bench.run import _export_phases
+
+    m = Measured(Case("publish", "p", ("x",)))
+    m.runs = [
+        {
+            "export.large.build_seconds": 100.0,
+            "export.large.phases.body": 60.0,
+            "export.large.phases.zip": 10.0,
+        },
+        {
+            "export.large.build_seconds": 120.0,
+            "export.large.phases.body": 70.0,
+            "export.large.phases.zip": 12.0,
+        },
+    ]
+    line = _export_phases([m])[0]
+    assert line.startswith("Where the large export's 110 s go (medians): body 65.0 s (59%); zip 11.0 s (10%)")
+    assert _export_phases([Measured(Case("publish", "p", ("x",)))]) == []
+
+
+def test_the_report_is_rebuilt_from_the_kept_runs(tmp_path: Path) -> None:
+    import argparse
+    import json
+
+    from bench.run import rebuild
+
+    (tmp_path / "report").mkdir()
+    machine = {"cpu": "a CPU", "cores": 2, "memory_gb": 24, "gpu": None, "python": "3.11", "torch": "2",
+               "commit": "abc1234", "date": "2026-11-30 12:00 UTC", "command": "bench/run.py --only renders",
+               "repeat": 2, "seconds": 120.0}  # fmt: skip
+    runs = [{"pairs_per_s": 6.0, "ms_per_pair": 160.0}, {"pairs_per_s": 8.0, "ms_per_pair": 120.0}]
+    case = {"suite": "renders", "label": "40 people", "argv": ["bench/renders.py"], "size": 40}
+    cases = [{**case, "runs": runs, "errors": []}]
+    (tmp_path / "report" / "figures.json").write_text(json.dumps({"machine": machine, "cases": cases}))
+    assert rebuild(argparse.Namespace(out=tmp_path / "REPORT.md")) == 0
+    text = (tmp_path / "REPORT.md").read_text()
+    assert (
+        "Made by `bench/run.py --only renders` on 2026-11-30 12:00 UTC, commit abc1234, in 2 minutes" in text
+    )
+    row = (
+        "| renders: at least 5 overlay + side-view pairs per second (512 px) | 7 pairs/s (40 people) | 29% |"
+    )
+    assert row + " **met** |" in text
