@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.publish import process_peak_mb, rss_mb
 from fitting.body.model import BodyModel
 from fitting.config import EftConfig
 from fitting.device import resolve_device
@@ -31,23 +32,6 @@ from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.geometry.rotations import axis_angle_to_rotmat
 from fitting.regressor.hmr import HMR
 from fitting.synth.poses import sample_poses
-
-
-def _rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def make_targets(
@@ -106,7 +90,7 @@ def main() -> int:
 
     # Peak memory of the batched run: CUDA's allocator on a GPU, the process's peak RSS on a CPU
     # (measured from the RSS before the batch, so what one more person costs shows).
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         allocated_before = torch.cuda.memory_allocated(device)
@@ -141,8 +125,9 @@ def main() -> int:
         figures["peak_memory_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
         figures["measured_mb_per_person"] = round(peak / args.batch / 2**20, 1)
     else:
-        figures["peak_rss_growth_mb"] = round(_peak_rss_mb() - rss_before, 1)
-        figures["measured_mb_per_person"] = round(max(0.0, _peak_rss_mb() - rss_before) / args.batch, 1)
+        growth = process_peak_mb() - rss_before
+        figures["peak_rss_growth_mb"] = round(growth, 1)
+        figures["measured_mb_per_person"] = round(max(0.0, growth) / args.batch, 1)
     for key, value in figures.items():
         print(f"{key:32s} {value}")
     if args.json:
