@@ -110,8 +110,15 @@ TEMPLATES = [
 
 # --- database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+# Connections are kept between requests (DATABASE_CONN_MAX_AGE seconds; 0 closes each one at the
+# end of its request): a new PostgreSQL connection costs a server process and several round trips
+# on every request, which under a crowd's votes was most of their time (bench/REPORT.md). A kept
+# connection is checked before each request's first query (CONN_HEALTH_CHECKS): a restarted
+# database costs no failed request.
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)),
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server and worker write the same file: wait for the lock instead of failing,

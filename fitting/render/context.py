@@ -14,6 +14,7 @@ use, so that the next thread can make it current. A forked child makes its own.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Iterator
@@ -82,3 +83,26 @@ def release() -> None:
         renderer = _kept.pop("renderer", None)
         if renderer is not None and _kept.pop("pid", None) == os.getpid():
             renderer.delete()
+
+
+def _neutralised(renderer: Any) -> None:
+    """A renderer this process must not delete (another process's, or broken): its ``__del__``
+    then does nothing."""
+    renderer.delete = lambda: None
+
+
+@atexit.register
+def _at_exit() -> None:
+    """Free the kept renderer while the interpreter still runs: left to the interpreter's end,
+    pyrender's ``__del__`` calls into OpenGL after its modules are gone, and logs pages of errors.
+    Renderers not to use again are left to the operating system."""
+    for renderer in _stale:
+        _neutralised(renderer)
+    _stale.clear()
+    renderer = _kept.get("renderer")
+    if renderer is not None and _kept.get("pid") != os.getpid():
+        _neutralised(renderer)
+    try:
+        release()
+    except Exception:  # the process ends anyway
+        _kept.clear()

@@ -15,9 +15,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
-from rest_framework.throttling import ScopedRateThrottle
 
 from tests.factories import done_fit_job
+from webapp.core.throttling import WindowRateThrottle
 from webapp.crowd.assignments import assignment_next_inhouse, assignment_token
 from webapp.crowd.models import Assignment, Campaign, Vote
 from webapp.crowd.services import campaign_create_validation, campaign_open, worker_for_user
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"crowd-vote": "10000/min"})
+    monkeypatch.setattr(WindowRateThrottle, "THROTTLE_RATES", {"crowd-vote": "10000/min"})
 
 
 def _campaign(media: Path, fits: int, **options: Any) -> Campaign:

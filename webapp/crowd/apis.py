@@ -8,9 +8,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from webapp.core.throttling import WindowRateThrottle
 from webapp.crowd.assignments import RefusedError, vote_record
 
 
@@ -35,7 +35,7 @@ class VoteApi(APIView):
 
     authentication_classes = ()
     permission_classes = (permissions.AllowAny,)
-    throttle_classes = (ScopedRateThrottle,)
+    throttle_classes = (WindowRateThrottle,)
     throttle_scope = "crowd-vote"
 
     @extend_schema(request=VoteInSerializer, responses={200: VoteOutSerializer, 201: VoteOutSerializer})

@@ -80,9 +80,11 @@ def assignment_from_token(token: str) -> Assignment:
         raise RefusedError(403, "the token is not one this app issued") from None
     if not isinstance(data, dict) or not isinstance(data.get("a"), int) or not isinstance(data.get("w"), int):
         raise RefusedError(403, "the token is not one this app issued")
-    assignment = (
-        Assignment.objects.select_related("worker", "hit", "hit__campaign").filter(pk=data["a"]).first()
-    )
+    # get() rather than first(): no ORDER BY to build and run on the vote's hot path
+    try:
+        assignment = Assignment.objects.select_related("worker", "hit__campaign").get(pk=data["a"])
+    except Assignment.DoesNotExist:
+        assignment = None
     if (
         assignment is None
         or assignment.worker_id != data["w"]
@@ -136,7 +138,8 @@ def _plan(hit: Hit, worker: Worker, seed: str) -> list[dict[str, Any]]:
     it has not seen, shuffled; for A/B, a random side for fit A."""
     campaign = hit.campaign
     rng = random.Random(seed)
-    voted = set(Vote.objects.filter(worker=worker, item__campaign=campaign).values_list("item_id", flat=True))
+    own = Vote.objects.filter(worker=worker, item__campaign=campaign).order_by()  # no ordering joins
+    voted = set(own.values_list("item_id", flat=True))
     # ... and the items of the worker's other open assignments (MTurk workers accept several HITs
     # at once): an item is in one plan of a worker at a time.
     for other in worker.assignments.filter(state=Assignment.State.ACCEPTED, hit__campaign=campaign):
@@ -144,20 +147,27 @@ def _plan(hit: Hit, worker: Worker, seed: str) -> list[dict[str, Any]]:
     items = [
         pk for pk in hit.items.order_by("hititem__position").values_list("id", flat=True) if pk not in voted
     ]
-    drawn = Count("fit__renders", filter=Q(fit__renders__status=TaskStatus.DONE))
-    gold_pool = list(
-        Item.objects.filter(campaign=campaign, gold__isnull=False, hits=None)
-        .exclude(pk__in=voted)
-        .annotate(drawn=drawn)
-        .filter(drawn=len(RENDER_KINDS))
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    gold = rng.sample(gold_pool, min(len(gold_pool), _gold_count(campaign, worker, len(items))))
+    wanted = _gold_count(campaign, worker, len(items))
+    gold: list[int] = []
+    if wanted:
+        drawn = Count("fit__renders", filter=Q(fit__renders__status=TaskStatus.DONE))
+        gold_pool = list(
+            Item.objects.filter(campaign=campaign, gold__isnull=False, hits=None)
+            .exclude(pk__in=voted)
+            .annotate(drawn=drawn)
+            .filter(drawn=len(RENDER_KINDS))
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        gold = rng.sample(gold_pool, min(len(gold_pool), wanted))
     order = items + gold
     rng.shuffle(order)
     ab = campaign.kind == Campaign.Kind.AB
-    return [{"item": pk, "a_on_left": rng.random() < 0.5 if ab else None} for pk in order]
+    golds = set(gold)  # the server's own record (the page never sees the plan): votes on the
+    # other items skip the gold check's look-up
+    return [
+        {"item": pk, "a_on_left": rng.random() < 0.5 if ab else None, "gold": pk in golds} for pk in order
+    ]
 
 
 def _issue(hit: Hit, worker: Worker, provider_assignment_id: str = "") -> Assignment:
@@ -260,6 +270,7 @@ def assignment_for_mturk(*, hit: Hit, worker_id: str, assignment_id: str) -> Ass
     now = timezone.now()
     with transaction.atomic():
         locked = Hit.objects.select_for_update().get(pk=hit.pk)
+        locked.campaign = hit.campaign  # read with the HIT (its row is not locked: other HITs go on)
         existing = Assignment.objects.filter(hit=locked, worker=worker).first()
         if existing is not None and existing.provider_assignment_id == assignment_id:
             return existing
@@ -326,30 +337,52 @@ def vote_record(*, token: str, step: Any, answer: Any, seconds: Any) -> VoteResu
     a_on_left = assignment.plan[step]["a_on_left"]
     if campaign.kind == Campaign.Kind.AB:
         answer = Vote.Answer.A if (answer == "left") == bool(a_on_left) else Vote.Answer.B
-    existing = Vote.objects.filter(worker_id=assignment.worker_id, item_id=item_id).first()
-    if existing is not None:
-        return _again(existing, assignment, answer)
-    if assignment.worker.blocked:
-        raise RefusedError(403, "this worker is blocked: its votes are no longer taken")
-    if campaign.state != Campaign.State.OPEN:
-        raise RefusedError(409, f"the campaign is {campaign.state}: votes are no longer taken")
-    if assignment.state != Assignment.State.ACCEPTED or assignment.expires_at <= timezone.now():
-        raise RefusedError(
-            409, f"this assignment is {_state_words(assignment)}: its votes are no longer taken"
-        )
+    refusal = _closed(assignment, campaign)
+    if refusal is not None:
+        # A vote given before the assignment closed is still answered as itself.
+        existing = Vote.objects.filter(worker_id=assignment.worker_id, item_id=item_id).first()
+        if existing is not None:
+            return _again(existing, assignment, answer)
+        raise refusal
+    # The vote is written first: the unique (worker, item) constraint tells a repeated submission
+    # (one statement, not a look-up before each vote).
+    vote = Vote(
+        assignment=assignment, item_id=item_id, worker_id=assignment.worker_id, answer=answer,
+        a_on_left=a_on_left, seconds=min(spent, float(settings.CROWD_ASSIGNMENT_SECONDS)),
+    )  # fmt: skip
     try:
-        with transaction.atomic():
-            vote = Vote.objects.create(
-                assignment=assignment, item_id=item_id, worker_id=assignment.worker_id, answer=answer,
-                a_on_left=a_on_left,
-                seconds=min(spent, float(settings.CROWD_ASSIGNMENT_SECONDS)),
-            )  # fmt: skip
-    except IntegrityError:  # the same submission, twice at once: the other one stored it
+        _insert(vote)
+    except IntegrityError:  # submitted before (or twice at once: the other one stored it)
         return _again(Vote.objects.get(worker_id=assignment.worker_id, item_id=item_id), assignment, answer)
     remaining = remaining_steps(assignment)
     submitted = remaining == 0 and _submit(assignment)
-    gold_check(vote)
+    if assignment.plan[step].get("gold", True):  # plans made before the flag: look
+        gold_check(vote)
     return VoteResult(vote, True, remaining, submitted)
+
+
+def _insert(row: Vote) -> None:
+    """INSERT a vote; a refused one leaves the connection as it was. Outside a transaction the
+    INSERT is a transaction of its own, stored when it returns (one round trip, where an atomic
+    block adds a BEGIN and a COMMIT); inside a caller's, a savepoint keeps the caller's usable."""
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    else:
+        row.save(force_insert=True)
+
+
+def _closed(assignment: Assignment, campaign: Campaign) -> RefusedError | None:
+    """Why the assignment takes no new vote, if it takes none."""
+    if assignment.worker.blocked:
+        return RefusedError(403, "this worker is blocked: its votes are no longer taken")
+    if campaign.state != Campaign.State.OPEN:
+        return RefusedError(409, f"the campaign is {campaign.state}: votes are no longer taken")
+    if assignment.state != Assignment.State.ACCEPTED or assignment.expires_at <= timezone.now():
+        return RefusedError(
+            409, f"this assignment is {_state_words(assignment)}: its votes are no longer taken"
+        )
+    return None
 
 
 def remaining_steps(assignment: Assignment) -> int:

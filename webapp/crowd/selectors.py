@@ -111,7 +111,7 @@ def assignment_steps(assignment: Assignment) -> list[dict[str, Any]]:
     """The steps of an assignment's page; an item the worker voted on (here, or in another HIT
     where it met it too) shows as answered."""
     items = assignment.item_ids()
-    votes = Vote.objects.filter(worker_id=assignment.worker_id, item_id__in=items)
+    votes = Vote.objects.filter(worker_id=assignment.worker_id, item_id__in=items).order_by()
     voted = {v.item_id: _page_answer(v) for v in votes}
     return hit_steps(
         assignment.hit.campaign, assignment.plan, expires=settings.CROWD_ASSIGNMENT_SECONDS,

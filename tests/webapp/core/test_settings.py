@@ -17,7 +17,8 @@ def load_settings(tmp_path: Path, **overrides: str) -> subprocess.CompletedProce
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='webapp.settings'; django.setup();"
         "from django.conf import settings as s;"
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.MTURK_ENDPOINT_URL or '-',"
-        " s.STORAGES['default']['BACKEND'])"
+        " s.STORAGES['default']['BACKEND'], s.DATABASES['default']['CONN_MAX_AGE'],"
+        " s.DATABASES['default']['CONN_HEALTH_CHECKS'])"
     )
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
 
@@ -37,7 +38,7 @@ def test_weak_secret_key_is_refused(tmp_path: Path) -> None:
 def test_debug_makes_a_random_key_and_embedded_defaults(tmp_path: Path) -> None:
     proc = load_settings(tmp_path, DJANGO_DEBUG="true")
     assert proc.returncode == 0, proc.stderr
-    engine, broker, mturk, storage = proc.stdout.split()
+    engine, broker, mturk, storage = proc.stdout.split()[:4]
     assert storage == "django.core.files.storage.FileSystemStorage"
     assert engine == "django.db.backends.sqlite3"
     assert broker.startswith("filesystem://")
@@ -48,7 +49,17 @@ def test_debug_makes_a_random_key_and_embedded_defaults(tmp_path: Path) -> None:
 def test_database_url_selects_postgresql(tmp_path: Path) -> None:
     proc = load_settings(tmp_path, DJANGO_DEBUG="true", DATABASE_URL="postgres://u:p@db.example:5433/eft")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split()[0] == "django.db.backends.postgresql"
+    engine, *_, kept, checked = proc.stdout.split()
+    assert engine == "django.db.backends.postgresql"
+    # Connections are kept between requests, and checked before a request uses one.
+    assert (kept, checked) == ("60", "True")
+    proc = load_settings(
+        tmp_path,
+        DJANGO_DEBUG="true",
+        DATABASE_URL="postgres://u:p@db.example:5433/eft",
+        DATABASE_CONN_MAX_AGE="0",
+    )
+    assert proc.stdout.split()[-2] == "0"
 
 
 @pytest.mark.parametrize(

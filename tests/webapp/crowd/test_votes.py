@@ -12,8 +12,8 @@ import pytest
 from django.core import signing
 from django.test import Client
 from django.utils import timezone
-from rest_framework.throttling import ScopedRateThrottle
 
+from webapp.core.throttling import WindowRateThrottle
 from webapp.crowd.assignments import (
     assignment_next_inhouse,
     assignment_token,
@@ -77,6 +77,17 @@ def test_an_assignment_is_voted_item_by_item_and_submitted_with_its_last_vote(
     assert assignment.state == "submitted"
     assert assignment.submitted_at is not None
     assert campaign.state == "open"
+    # The last vote sent again once the assignment is closed: still answered as itself.
+    retried = post_vote(anonymous, token=token, step=1, answer="reject", seconds=1.0)
+    assert retried.status_code == 200, retried.content
+    assert retried.json() == {
+        "vote": last.json()["vote"],
+        "repeated": True,
+        "remaining": 0,
+        "submitted": True,
+    }
+    assert post_vote(anonymous, token=token, step=1, answer="accept", seconds=1.0).status_code == 409
+    assert Vote.objects.count() == 2
 
 
 def test_forged_tampered_and_fuzzed_votes_write_nothing(
@@ -270,6 +281,8 @@ def test_gold_items_are_mixed_in_and_strikes_block_a_worker(
     # First assignment: twice the rate (0.4): 4 real items and round(4 * 0.4 / 0.6) = 3 gold.
     assert len(set(first.item_ids()) & gold_items) == 3
     assert len(first.plan) == 7
+    # The server's plan says which items are gold (votes on the others skip the gold look-up).
+    assert {step["item"] for step in first.plan if step["gold"]} == set(first.item_ids()) & gold_items
     client = Client()
     token = assignment_token(first)
     for step, item in enumerate(first.item_ids()):
@@ -299,12 +312,26 @@ def test_gold_items_are_mixed_in_and_strikes_block_a_worker(
     bob.refresh_from_db()
     assert not bob.blocked
     assert len(seen) == 3 + 1  # 3 at twice the rate, then round(4 * 0.2 / 0.8) = 1
+    # An assignment made before plans said which items are gold: its gold is still checked.
+    cat, _ = make_worker("cat")
+    old = assignment_next_inhouse(cat)
+    assert old is not None
+    old.plan = [{"item": step["item"], "a_on_left": step["a_on_left"]} for step in old.plan]
+    old.save(update_fields=["plan"])
+    token = assignment_token(old)
+    for step, item in enumerate(old.item_ids()):
+        gold = Item.objects.get(pk=item).gold
+        wrong = "reject" if gold and gold.answer == "accept" else "accept"
+        post_vote(client, token=token, step=step, answer=wrong if gold else "accept", seconds=1)
+    cat.refresh_from_db()
+    assert cat.blocked
 
 
 def test_the_vote_endpoint_is_rate_limited(
     open_campaign: Callable[..., Campaign], make_worker: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"crowd-vote": "3/min"})
+    monkeypatch.setattr(WindowRateThrottle, "THROTTLE_RATES", {"crowd-vote": "3/min"})
+    monkeypatch.setattr(WindowRateThrottle, "timer", staticmethod(lambda: 6000.0))  # one window
     open_campaign(fits=2, items_per_hit=2)
     ann, _ = make_worker("ann")
     assignment = assignment_next_inhouse(ann)
@@ -358,7 +385,7 @@ def test_fuzzed_vote_bodies_never_fail_the_server_nor_write(
 ) -> None:
     import random
 
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"crowd-vote": "100000/min"})
+    monkeypatch.setattr(WindowRateThrottle, "THROTTLE_RATES", {"crowd-vote": "100000/min"})
     open_campaign(fits=2, items_per_hit=2)
     ann, _ = make_worker("ann")
     assignment = assignment_next_inhouse(ann)
