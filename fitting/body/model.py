@@ -143,6 +143,7 @@ class BodyModel(nn.Module):
         self.register_buffer(
             "spin49_index", torch.as_tensor(SPIN49_FROM_SMPL54, dtype=torch.long), persistent=False
         )
+        self._joints_only_setup()
 
     # --- constructors -----------------------------------------------------------------------
     @classmethod
@@ -260,6 +261,62 @@ class BodyModel(nn.Module):
             joints_smpl24=joints54[:, :24],
             joints_spin49=joints54[:, self.spin49_index],
         )
+
+    # --- joints without the mesh ----------------------------------------------------------
+    def _joints_only_setup(self) -> None:
+        """What ``joints_spin49`` needs: the kinematic joints' rest positions are linear in the
+        shape (the regressor times the shaped template), and the other joints read only a few
+        vertices (the vertex-selected joints and J_regressor_extra's non-zero columns)."""
+        smpl = self.smpl
+        regressor = smpl.J_regressor.double()  # (24, V)
+        rest = regressor @ smpl.v_template.double()  # (24, 3)
+        rest_shapedirs = torch.einsum("jv,vck->jck", regressor, smpl.shapedirs.double())  # (24, 3, 10)
+        selected = smpl.vertex_joint_selector.extra_joints_idxs.long()
+        used = torch.nonzero(self.j_regressor_extra.abs().sum(0) > 0).flatten()
+        subset = torch.unique(torch.cat([selected, used]))  # sorted
+        place = torch.searchsorted(subset, selected)
+        count = int(subset.numel())
+        posedirs = smpl.posedirs.view(NUM_POSE_BASIS, -1, 3)[:, subset].reshape(NUM_POSE_BASIS, count * 3)
+        dtype = self.j_regressor_extra.dtype
+        buffers = {
+            "_rest_joints": rest.to(dtype),
+            "_rest_joints_shapedirs": rest_shapedirs.to(dtype),
+            "_subset_template": smpl.v_template[subset],
+            "_subset_shapedirs": smpl.shapedirs[subset],
+            "_subset_posedirs": posedirs,
+            "_subset_weights": smpl.lbs_weights[subset],
+            "_subset_extra": self.j_regressor_extra[:, subset],
+            "_subset_selected": place,
+        }
+        for name, value in buffers.items():
+            self.register_buffer(name, value.clone(), persistent=False)
+        # The open body has no pose correctives (zeros): skip their product altogether.
+        self._pose_correctives = bool(posedirs.abs().sum() > 0)
+
+    def joints_spin49(self, betas: Tensor, pose_rotmat: Tensor) -> Tensor:
+        """``forward(betas, pose_rotmat).joints_spin49`` without the mesh: the skinning runs on
+        the few vertices the joints read (about a third of the open body's), not all of them. For
+        the many fits an export projects at once."""
+        from smplx.lbs import batch_rigid_transform
+
+        batch = betas.shape[0]
+        if pose_rotmat.shape != (batch, 24, 3, 3):
+            raise ValueError(
+                f"pose_rotmat: expected shape ({batch}, 24, 3, 3), got {tuple(pose_rotmat.shape)}"
+            )
+        rest = self._rest_joints + torch.einsum("jck,bk->bjc", self._rest_joints_shapedirs, betas)
+        shaped = self._subset_template + torch.einsum("vck,bk->bvc", self._subset_shapedirs, betas)
+        if self._pose_correctives:
+            eye = torch.eye(3, dtype=pose_rotmat.dtype, device=pose_rotmat.device)
+            feature = (pose_rotmat[:, 1:] - eye).reshape(batch, -1)
+            shaped = shaped + (feature @ self._subset_posedirs).view(batch, -1, 3)
+        joints24, transforms = batch_rigid_transform(pose_rotmat, rest, self.smpl.parents, dtype=rest.dtype)
+        blended = (self._subset_weights @ transforms.view(batch, 24, 16)).view(batch, -1, 4, 4)
+        posed = (blended[..., :3, :3] @ shaped[..., None])[..., 0] + blended[..., :3, 3]
+        selected = posed[:, self._subset_selected]
+        extra = torch.einsum("jv,bvc->bjc", self._subset_extra, posed)
+        joints54 = torch.cat([joints24, selected, extra], dim=1)
+        return joints54[:, self.spin49_index]
 
     def keypoints_coco17(self, vertices: Tensor) -> Tensor:
         """COCO-17 keypoints ``(B, 17, 3)`` from vertices (open body only: anny's keypoint blends)."""

@@ -183,3 +183,17 @@ def test_licensed_smpl_file_when_configured() -> None:
     out = smpl(torch.zeros(1, 10), torch.eye(3).repeat(1, 24, 1, 1))
     assert out.vertices.shape == (1, 6890, 3)
     assert out.joints_spin49.shape == (1, 49, 3)
+
+
+def test_joints_without_the_mesh_are_the_forward_s_joints(body: BodyModel) -> None:
+    generator = torch.Generator().manual_seed(5)
+    pose = axis_angle_to_rotmat(0.5 * torch.randn(8, 24, 3, generator=generator)).double()
+    betas = 1.5 * torch.randn(8, 10, generator=generator).double()
+    with torch.no_grad():
+        full = body(betas, pose).joints_spin49
+        joints = body.joints_spin49(betas, pose)
+    assert joints.shape == (8, 49, 3)
+    assert torch.allclose(joints, full, atol=1e-9)
+    assert (full - full.mean(0)).abs().max() > 0.05  # the poses differ: the check is not trivial
+    with pytest.raises(ValueError, match="pose_rotmat"):
+        body.joints_spin49(betas, pose[:, :23])

@@ -13,10 +13,14 @@ import torch
 from fitting.assets import OPEN_BODY_PATH
 from fitting.body.asset import load_asset
 from fitting.body.model import BodyModel, read_smpl_pickle
+from fitting.geometry.rotations import axis_angle_to_rotmat
 
 
-def write_smpl_like_pickle(path: Path, with_chumpy: bool = True) -> np.ndarray:
-    """A SMPL-format pickle made from the open body, with chumpy objects like the real file."""
+def write_smpl_like_pickle(
+    path: Path, with_chumpy: bool = True, posedirs: np.ndarray | None = None
+) -> np.ndarray:
+    """A SMPL-format pickle made from the open body, with chumpy objects like the real file
+    (pose correctives: ``posedirs`` (V, 3, 207), zeros by default)."""
     asset = load_asset(OPEN_BODY_PATH)
     v = asset.num_vertices
     fake = types.ModuleType("chumpy.ch")
@@ -36,7 +40,7 @@ def write_smpl_like_pickle(path: Path, with_chumpy: bool = True) -> np.ndarray:
         data = {
             "v_template": wrap(asset.v_template.astype(np.float64)),
             "shapedirs": wrap(asset.shapedirs.astype(np.float64)),
-            "posedirs": np.zeros((v, 3, 207)),
+            "posedirs": np.zeros((v, 3, 207)) if posedirs is None else posedirs,
             "J_regressor": scipy.sparse.csc_matrix(asset.j_regressor.astype(np.float64)),
             "weights": wrap(asset.weights.astype(np.float64)),
             "kintree_table": np.stack(
@@ -99,3 +103,22 @@ def test_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({"v_template": Evil()}))
     with pytest.raises(ValueError, match=r"refusing to load builtins\.print"):
         read_smpl_pickle(path)
+
+
+def test_joints_without_the_mesh_are_the_forward_s_joints_with_pose_correctives(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pkl = tmp_path / "SMPL_NEUTRAL.pkl"
+    write_smpl_like_pickle(pkl, posedirs=rng.normal(0, 0.01, (13718, 3, 207)))
+    model = BodyModel.from_smpl(pkl, tmp_path / "J_regressor_extra.npy", dtype=torch.float64)
+    pose = axis_angle_to_rotmat(torch.as_tensor(rng.normal(0, 0.5, (6, 24, 3))))
+    betas = torch.as_tensor(rng.normal(0, 1.0, (6, 10)))
+    with torch.no_grad():
+        full = model(betas, pose)
+        joints = model.joints_spin49(betas, pose)
+    assert torch.allclose(joints, full.joints_spin49, atol=1e-9)
+    # ... and the correctives are there: the same pose without them moves the joints read from
+    # vertices (the skinning of a corrected rest shape, not of the template).
+    plain = BodyModel.open_body(dtype=torch.float64)
+    with torch.no_grad():
+        uncorrected = plain.joints_spin49(betas, pose)
+    assert (joints - uncorrected).abs().max() > 1e-3
