@@ -98,6 +98,14 @@ class BodyModel(nn.Module):
     j_regressor_extra: Tensor
     coco17_regressor: Tensor
     spin49_index: Tensor
+    _rest_joints: Tensor
+    _rest_joints_shapedirs: Tensor
+    _subset_template: Tensor
+    _subset_shapedirs: Tensor
+    _subset_posedirs: Tensor
+    _subset_weights: Tensor
+    _subset_extra: Tensor
+    _subset_selected: Tensor
 
     def __init__(
         self,
