@@ -19,7 +19,7 @@ import torch
 from numpy.typing import NDArray
 
 from fitting.body.model import BodyModel
-from fitting.geometry.camera import CropBox, normalized_to_image, weak_perspective_project
+from fitting.geometry.camera import CropBox, weak_perspective_project
 from fitting.geometry.truncation import TRUNCATION_LEVELS, truncation_box
 from fitting.joints import GT24_OFFSET
 
@@ -63,8 +63,11 @@ def fitted_gt24_px(
                     joints[:, GT24_OFFSET:].double(), torch.as_tensor(cam_all[part], device=device)
                 ).cpu()
             )
-    projected = torch.cat(parts)
-    return np.stack([normalized_to_image(projected[i], box).numpy() for i, box in enumerate(boxes)])
+    projected = torch.cat(parts).numpy()  # crop-normalised (N, 24, 2)
+    # normalized_to_image for every fit at once: u = cx + 100 * scale * x_n
+    centers = np.array([[box.center_x, box.center_y] for box in boxes], dtype=np.float64)
+    scales = np.array([box.scale for box in boxes], dtype=np.float64)
+    return np.asarray(centers[:, None, :] + 100.0 * scales[:, None, None] * projected, dtype=np.float64)
 
 
 def truncation_boxes(points_px: NDArray[np.floating]) -> list[dict[str, Any]]:

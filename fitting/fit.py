@@ -122,7 +122,7 @@ def regress(
     initial = regressor.predict(targets)
     keypoints = torch.stack([t.keypoints_2d for t in targets])
     with torch.no_grad():
-        joints = body(initial.betas, initial.pose_rotmat).joints_spin49
+        joints = body.joints_spin49(initial.betas, initial.pose_rotmat)
         projected = weak_perspective_project(joints, initial.cam_weak)
         loss, loss_2d = eft_loss(projected, initial.betas, initial.cam_weak, keypoints, cfg)
     per_person = (time.perf_counter() - started) / len(targets)

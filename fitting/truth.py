@@ -153,7 +153,7 @@ def score_fits(fits: Iterable[FitToScore], truth: Truth, body: Any, batch: int =
         pose = torch.as_tensor(np.stack([f.pose_rotmat for f in pending]), dtype=torch.float32, device=device)
         betas = torch.as_tensor(np.stack([f.betas for f in pending]), dtype=torch.float32, device=device)
         with torch.no_grad():
-            fitted = body(betas, pose).joints_spin49[:, GT24_OFFSET:].cpu()
+            fitted = body.joints_spin49(betas, pose)[:, GT24_OFFSET:].cpu()
         true = torch.as_tensor(np.stack([truth.joints[f.key] for f in pending]), dtype=torch.float32)
         for fit, value, whole in zip(
             pending, pa_mpjpe_lsp14(fitted, true).tolist(), mpjpe_lsp14(fitted, true).tolist(), strict=True

@@ -94,7 +94,7 @@ class BatchedFineTuner:
         iterations = 0
         while True:
             pose, betas, cam = self._forward(weights, images)
-            joints = self.body(betas, pose).joints_spin49
+            joints = self.body.joints_spin49(betas, pose)  # the joints alone: no mesh
             projected = weak_perspective_project(joints, cam)
             per_person, loss_2d = eft_loss(projected, betas, cam, keypoints, cfg)
             if cfg.gamma > 0:

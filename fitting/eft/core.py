@@ -131,7 +131,7 @@ class ExemplarFineTuner:
 
     def _predict(self, target: EftTarget) -> tuple[Any, Tensor]:
         pred = self.model(target.image[None])
-        joints = self.body(pred.betas, pred.pose_rotmat).joints_spin49
+        joints = self.body.joints_spin49(pred.betas, pred.pose_rotmat)  # the joints alone: no mesh
         return pred, weak_perspective_project(joints, pred.cam_weak)
 
     def fit(self, target: EftTarget) -> EftResult:

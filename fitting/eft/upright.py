@@ -83,7 +83,7 @@ def choose_turns(predict: Predict, body: BodyModel, targets: list[EftTarget]) ->
             for degrees in TURNS_DEG:
                 turned = [turn_target(t, degrees) for t in chunk]
                 pose, betas, cam = predict(turned)
-                projected = weak_perspective_project(body(betas, pose).joints_spin49, cam)
+                projected = weak_perspective_project(body.joints_spin49(betas, pose), cam)
                 errors.append(mean_label_error(projected, torch.stack([t.keypoints_2d for t in turned])))
             rows.append(torch.stack(errors, dim=1))
     table = torch.cat(rows)  # (B, turns)

@@ -106,7 +106,7 @@ class Smplify:
 
         def joints() -> Tensor:
             pose = torch.cat([orient[:, None], body_pose.reshape(-1, 23, 3)], dim=1)
-            out: Tensor = self.body(betas, axis_angle_to_rotmat(pose)).joints_spin49
+            out: Tensor = self.body.joints_spin49(betas, axis_angle_to_rotmat(pose))
             return out
 
         def camera_loss() -> Tensor:

@@ -130,7 +130,7 @@ def with_body_joints(people: list[Person], body: Any, batch: int = 256) -> list[
         pose = torch.as_tensor(np.stack([people[i].pose_rotmat for i in chosen]), dtype=torch.float32)  # type: ignore[misc]
         betas = torch.as_tensor(np.stack([people[i].betas for i in chosen]), dtype=torch.float32)  # type: ignore[misc]
         with torch.no_grad():
-            joints = body(betas.to(device), pose.to(device)).joints_spin49[:, GT24_OFFSET:].cpu().numpy()
+            joints = body.joints_spin49(betas.to(device), pose.to(device))[:, GT24_OFFSET:].cpu().numpy()
         for k, i in enumerate(chosen):
             out[i] = dataclasses.replace(people[i], joints_gt24=joints[k].astype(np.float64))
     return out

@@ -77,8 +77,8 @@ def joints_loss_terms(
     body: BodyModel, pose_rotmat: Tensor, betas: Tensor, cam: Tensor
 ) -> tuple[Tensor, Tensor]:
     """Predicted SPIN-49 joints ``(B, 49, 3)`` and their crop-normalised projection ``(B, 49, 2)``."""
-    out = body(betas, pose_rotmat)
-    return out.joints_spin49, weak_perspective_project(out.joints_spin49, cam)
+    joints = body.joints_spin49(betas, pose_rotmat)  # the joints alone: no mesh
+    return joints, weak_perspective_project(joints, cam)
 
 
 def hmr_loss(
@@ -133,7 +133,7 @@ def evaluate_model(
             errors["pa_mpjpe"].append(pa_mpjpe(est[mask], gt[mask]))
             batch_size = int(mask.sum())
             mean_rot = model.regress_mean(batch_size)
-            mean_joints = body(mean_rot.betas, mean_rot.pose_rotmat).joints_spin49
+            mean_joints = body.joints_spin49(mean_rot.betas, mean_rot.pose_rotmat)
             mean_est = pelvis_centered(mean_joints[:, GT24_OFFSET:])[:, list(GT24_LSP14)]
             errors["mean_pose_pa_mpjpe"].append(pa_mpjpe(mean_est, gt[mask]))
         kp = batch["keypoints_2d"]

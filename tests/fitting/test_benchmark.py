@@ -45,3 +45,25 @@ def test_eight_growing_boxes_from_the_face_to_the_body() -> None:
     full = boxes[-1]
     half = 100.0 * full["bbox_scale"]
     assert np.all(np.abs(points - np.asarray(full["bbox_center"])) <= half + 1e-6)
+
+
+def test_many_fits_each_projected_into_its_own_box() -> None:
+    from fitting.geometry.camera import normalized_to_image, weak_perspective_project
+    from fitting.geometry.rotations import axis_angle_to_rotmat
+
+    body = BodyModel.open_body(dtype=torch.float64)
+    rng = np.random.default_rng(9)
+    pose = axis_angle_to_rotmat(torch.as_tensor(rng.normal(0, 0.4, (5, 24, 3)))).numpy()
+    betas = rng.normal(0, 1, (5, 10))
+    cams = np.column_stack([rng.uniform(0.6, 1.2, 5), rng.normal(0, 0.1, (5, 2))])
+    boxes = [CropBox(100.0 + 50 * i, 80.0 + 30 * i, 0.5 + 0.4 * i) for i in range(5)]
+    points = fitted_gt24_px(body, pose, betas, cams, boxes)
+    for i, box in enumerate(boxes):
+        joints = body(torch.as_tensor(betas[i : i + 1]), torch.as_tensor(pose[i : i + 1])).joints_spin49[
+            :, 25:
+        ]
+        expected = normalized_to_image(
+            weak_perspective_project(joints, torch.as_tensor(cams[i : i + 1]))[0], box
+        )
+        np.testing.assert_allclose(points[i], expected.detach().numpy(), atol=1e-6)
+    assert np.ptp(points[:, 0, 0]) > 50  # the boxes differ: each fit met its own
