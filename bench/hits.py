@@ -156,6 +156,69 @@ def votes_in_database() -> int:
     return Vote.objects.count()
 
 
+# ------------------------------------------------------------------------ where the CPU goes
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (0 if it is gone), from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the set-up while a level runs: gunicorn (the Django app:
+    its master and workers), PostgreSQL (every postgres process: backends, WAL writer), Redis
+    (every redis-server) and the load generator (this process). Read from /proc, so the parts'
+    shares are measured, not guessed (Linux only; elsewhere the figures are left out)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.seen: dict[str, dict[int, float]] = {}
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        parts = {
+            "gunicorn (Django)": [self.server_pid, *_children(self.server_pid)],
+            "PostgreSQL": _processes_named("postgres"),
+            "Redis": _processes_named("redis-server"),
+        }
+        taken = {part: {pid: _cpu_seconds(pid) for pid in pids} for part, pids in parts.items()}
+        times = os.times()
+        taken["load generator"] = {os.getpid(): times.user + times.system}
+        return taken
+
+    @staticmethod
+    def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        """CPU seconds of each part between two snapshots (a process that started in between
+        counts from zero; one that ended in between is lost: gunicorn's workers and the kept
+        database connections live through a run)."""
+        return {
+            part: sum(max(0.0, now - before.get(part, {}).get(pid, 0.0)) for pid, now in pids.items())
+            for part, pids in after.items()
+        }
+
+
 # ---------------------------------------------------------------------------- the load itself
 
 
@@ -261,9 +324,11 @@ async def run_level(
     think: float,
     seconds: float,
     prefix: str,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
     load = Load(hits, free)
     client = Client(port)
+    before = meter.snapshot() if meter else {}
     started = time.perf_counter()
     until = started + seconds
     rngs = [random.Random(k) for k in range(workers)]
@@ -271,6 +336,7 @@ async def run_level(
         *(simulated_worker(client, load, f"{prefix}{k:05d}", think, until, rngs[k]) for k in range(workers))
     )
     elapsed = time.perf_counter() - started
+    cpu = CpuMeter.spent(before, meter.snapshot()) if meter else {}
 
     def pct(values: list[float], q: float) -> float | None:
         if not values:
@@ -294,6 +360,11 @@ async def run_level(
         "vote_mean_ms": round(statistics.fmean(load.vote_ms), 1) if load.vote_ms else None,
         "statuses": load.statuses,
         "hits_exhausted": all(v == 0 for v in load.free.values()),
+        # CPU milliseconds of each part per request answered, and the cores they kept busy.
+        "cpu_ms_per_request": {
+            part: round(1000 * spent / max(load.requests, 1), 2) for part, spent in cpu.items()
+        },
+        "cores_busy": round(sum(cpu.values()) / elapsed, 2) if cpu else None,
     }
 
 
@@ -405,6 +476,7 @@ def main() -> int:
             start_new_session=True,
         )
         _wait_for(port)
+        meter = CpuMeter(server.pid) if Path("/proc/self/stat").exists() else None
         results = []
         free = {h[0]: setup["per_hit"] for h in hits}
         # Warm-up, not counted: every gunicorn worker loads its URLs, templates and connections.
@@ -413,7 +485,7 @@ def main() -> int:
         for index, (n, think) in enumerate(plan):
             label = f"{n} workers" + (", no pause" if think == 0 else f", {think:g} s pauses")
             print(f"level: {label}, {args.seconds:.0f} s ...", flush=True)
-            level = asyncio.run(run_level(port, hits, free, n, think, args.seconds, f"W{index}"))
+            level = asyncio.run(run_level(port, hits, free, n, think, args.seconds, f"W{index}", meter))
             if level["hits_exhausted"]:
                 print(
                     "  every HIT's places were taken before the time was up: give more --people", flush=True
@@ -425,6 +497,9 @@ def main() -> int:
                 f"{level['statuses']}",
                 flush=True,
             )
+            if level["cpu_ms_per_request"]:
+                shares = ", ".join(f"{k} {v} ms" for k, v in level["cpu_ms_per_request"].items())
+                print(f"  CPU per request: {shares}; {level['cores_busy']} cores busy", flush=True)
         stored = _child(["count"], env)
         accepted = warm["votes_accepted"] + sum(r["votes_accepted"] for r in results)
         figures: dict[str, Any] = {

@@ -286,6 +286,28 @@ def _export_phases(measured: list[Measured]) -> list[str]:
     return []
 
 
+def _hits_cpu(measured: list[Measured], cores: int) -> list[str]:
+    """Where the CPU goes when the server is pushed to its limit (bench/hits.py reads each part's
+    CPU time from /proc): the bottleneck of the HIT targets, named by measurement."""
+    for level, words in (("w50_capacity", "50 workers without pauses"), ("w200", "200 workers")):
+        prefix = f"levels.{level}.cpu_ms_per_request."
+        for m in measured:
+            keys = sorted({k for run in m.runs for k in run if k.startswith(prefix)})
+            parts = sorted(((m.median(k) or 0.0, k.removeprefix(prefix)) for k in keys), reverse=True)
+            total = sum(ms for ms, _ in parts)
+            if not total:
+                continue
+            busy = m.median(f"levels.{level}.cores_busy")
+            split = "; ".join(f"{name} {ms:.2f} ms ({100 * ms / total:.0f}%)" for ms, name in parts)
+            return [
+                f"Where the CPU goes with {words} (medians, CPU milliseconds per request answered): "
+                f"{split}; {busy or 0:.2f} of {cores} cores busy. The bottleneck is the largest part: "
+                f"{parts[0][1]}.",
+                "",
+            ]
+    return []
+
+
 def write_report(
     measured: list[Measured],
     machine: dict[str, Any],
@@ -343,6 +365,8 @@ def write_report(
         lines += ["## " + TITLES[suite], "", *suite_table(mine, COLUMNS[suite]), ""]
         if suite == "publish":
             lines += _export_phases(mine)
+        if suite == "hits":
+            lines += _hits_cpu(mine, int(machine["cores"]))
         if suite.startswith("eft"):
             best = max((m for m in mine if m.median("batched_persons_per_s")),
                        key=lambda m: m.median("batched_persons_per_s") or 0.0, default=None)  # fmt: skip

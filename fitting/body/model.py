@@ -100,12 +100,10 @@ class BodyModel(nn.Module):
     spin49_index: Tensor
     _rest_joints: Tensor
     _rest_joints_shapedirs: Tensor
-    _subset_template: Tensor
-    _subset_shapedirs: Tensor
-    _subset_posedirs: Tensor
-    _subset_weights: Tensor
-    _subset_extra: Tensor
-    _subset_selected: Tensor
+    _readout_translation: Tensor
+    _readout_template: Tensor
+    _readout_shapedirs: Tensor
+    _readout_posedirs: Tensor
 
     def __init__(
         self,
@@ -272,39 +270,45 @@ class BodyModel(nn.Module):
 
     # --- joints without the mesh ----------------------------------------------------------
     def _joints_only_setup(self) -> None:
-        """What ``joints_spin49`` needs: the kinematic joints' rest positions are linear in the
-        shape (the regressor times the shaped template), and the other joints read only a few
-        vertices (the vertex-selected joints and J_regressor_extra's non-zero columns)."""
+        """What ``joints_spin49`` needs, worked out once from the model's arrays.
+
+        The kinematic joints' rest positions are linear in the shape (the regressor times the
+        shaped template). Every other joint is a fixed weighting of posed vertices (a selected
+        vertex, or a J_regressor_extra row): ``sum_v E[j, v] * sum_k w[v, k] * (R_k s_v + t_k)``,
+        where ``(R_k, t_k)`` is joint k's skinning transform and ``s_v`` the vertex's shaped (and
+        pose-corrected) rest position, itself linear in the shape (and the pose feature). So each
+        such joint is ``sum_k R_k Q[j, k] + M[j, k] t_k``, with ``M = E w`` and ``Q`` linear in
+        the shape: the vertices are summed out here, once, and never skinned at run time."""
         smpl = self.smpl
-        regressor = smpl.J_regressor.double()  # (24, V)
-        rest = regressor @ smpl.v_template.double()  # (24, 3)
-        rest_shapedirs = torch.einsum("jv,vck->jck", regressor, smpl.shapedirs.double())  # (24, 3, 10)
-        selected = smpl.vertex_joint_selector.extra_joints_idxs.long()
-        used = torch.nonzero(self.j_regressor_extra.abs().sum(0) > 0).flatten()
-        subset = torch.unique(torch.cat([selected, used]))  # sorted
-        place = torch.searchsorted(subset, selected)
-        count = int(subset.numel())
-        posedirs = smpl.posedirs.view(NUM_POSE_BASIS, -1, 3)[:, subset].reshape(NUM_POSE_BASIS, count * 3)
         dtype = self.j_regressor_extra.dtype
+        regressor = smpl.J_regressor.double()  # (24, V)
+        selected = smpl.vertex_joint_selector.extra_joints_idxs.long()
+        picked = torch.nn.functional.one_hot(selected, self.num_vertices).double()
+        # (21 + 9, V): the vertex-selected joints, then J_regressor_extra's
+        readout = torch.cat([picked, self.j_regressor_extra.double()])
+        used = torch.nonzero(readout.abs().sum(0) > 0).flatten()  # the vertices any of them reads
+        readout = readout[:, used]
+        weights = smpl.lbs_weights.double()[used]  # (U, 24)
+        mixed = readout[:, :, None] * weights[None]  # (J, U, 24): E[j, v] w[v, k]
         buffers = {
-            "_rest_joints": rest.to(dtype),
-            "_rest_joints_shapedirs": rest_shapedirs.to(dtype),
-            "_subset_template": smpl.v_template[subset],
-            "_subset_shapedirs": smpl.shapedirs[subset],
-            "_subset_posedirs": posedirs,
-            "_subset_weights": smpl.lbs_weights[subset],
-            "_subset_extra": self.j_regressor_extra[:, subset],
-            "_subset_selected": place,
+            "_rest_joints": regressor @ smpl.v_template.double(),  # (24, 3)
+            "_rest_joints_shapedirs": torch.einsum("jv,vck->jck", regressor, smpl.shapedirs.double()),
+            "_readout_translation": mixed.sum(1),  # M (J, 24)
+            "_readout_template": torch.einsum("juk,uc->jkc", mixed, smpl.v_template.double()[used]),
+            "_readout_shapedirs": torch.einsum("juk,ucs->jkcs", mixed, smpl.shapedirs.double()[used]),
         }
-        for name, value in buffers.items():
-            self.register_buffer(name, value.clone(), persistent=False)
-        # The open body has no pose correctives (zeros): skip their product altogether.
+        posedirs = smpl.posedirs.double().view(NUM_POSE_BASIS, -1, 3)[:, used]  # (207, U, 3)
+        # The open body has no pose correctives (zeros): their term is left out altogether.
         self._pose_correctives = bool(posedirs.abs().sum() > 0)
+        if self._pose_correctives:
+            buffers["_readout_posedirs"] = torch.einsum("juk,puc->jkcp", mixed, posedirs)
+        for name, value in buffers.items():
+            self.register_buffer(name, value.to(dtype), persistent=False)
 
     def joints_spin49(self, betas: Tensor, pose_rotmat: Tensor) -> Tensor:
-        """``forward(betas, pose_rotmat).joints_spin49`` without the mesh: the skinning runs on
-        the few vertices the joints read (about a third of the open body's), not all of them. For
-        the many fits an export projects at once."""
+        """``forward(betas, pose_rotmat).joints_spin49`` without the mesh: the joints' kinematic
+        chain and a few small products (see ``_joints_only_setup``), no skinning of vertices. What
+        fitting and export use: neither reads the vertices."""
         from smplx.lbs import batch_rigid_transform
 
         batch = betas.shape[0]
@@ -313,17 +317,17 @@ class BodyModel(nn.Module):
                 f"pose_rotmat: expected shape ({batch}, 24, 3, 3), got {tuple(pose_rotmat.shape)}"
             )
         rest = self._rest_joints + torch.einsum("jck,bk->bjc", self._rest_joints_shapedirs, betas)
-        shaped = self._subset_template + torch.einsum("vck,bk->bvc", self._subset_shapedirs, betas)
+        joints24, transforms = batch_rigid_transform(pose_rotmat, rest, self.smpl.parents, dtype=rest.dtype)
+        shaped = self._readout_template + torch.einsum("jkcs,bs->bjkc", self._readout_shapedirs, betas)
         if self._pose_correctives:
             eye = torch.eye(3, dtype=pose_rotmat.dtype, device=pose_rotmat.device)
             feature = (pose_rotmat[:, 1:] - eye).reshape(batch, -1)
-            shaped = shaped + (feature @ self._subset_posedirs).view(batch, -1, 3)
-        joints24, transforms = batch_rigid_transform(pose_rotmat, rest, self.smpl.parents, dtype=rest.dtype)
-        blended = (self._subset_weights @ transforms.view(batch, 24, 16)).view(batch, -1, 4, 4)
-        posed = (blended[..., :3, :3] @ shaped[..., None])[..., 0] + blended[..., :3, 3]
-        selected = posed[:, self._subset_selected]
-        extra = torch.einsum("jv,bvc->bjc", self._subset_extra, posed)
-        joints54 = torch.cat([joints24, selected, extra], dim=1)
+            shaped = shaped + torch.einsum("jkcp,bp->bjkc", self._readout_posedirs, feature)
+        rotations, translations = transforms[:, :, :3, :3], transforms[:, :, :3, 3]
+        read = torch.einsum("bkcd,bjkd->bjc", rotations, shaped) + torch.einsum(
+            "jk,bkc->bjc", self._readout_translation, translations
+        )
+        joints54 = torch.cat([joints24, read], dim=1)  # 24 kinematic, 21 selected, 9 extra
         return joints54[:, self.spin49_index]
 
     def keypoints_coco17(self, vertices: Tensor) -> Tensor:

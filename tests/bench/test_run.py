@@ -127,3 +127,21 @@ def test_the_report_is_rebuilt_from_the_kept_runs(tmp_path: Path) -> None:
         "| renders: at least 5 overlay + side-view pairs per second (512 px) | 7 pairs/s (40 people) | 29% |"
     )
     assert row + " **met** |" in text
+
+
+def test_the_hit_servers_cpu_is_broken_down_at_capacity() -> None:
+    from bench.run import _hits_cpu
+
+    m = Measured(Case("hits", "h", ("x",)))
+    prefix = "levels.w50_capacity."
+    m.runs = [
+        {prefix + "cpu_ms_per_request.gunicorn (Django)": 7.0, prefix + "cpu_ms_per_request.PostgreSQL": 2.0,
+         prefix + "cores_busy": 1.9, "levels.w200.cpu_ms_per_request.PostgreSQL": 99.0},
+        {prefix + "cpu_ms_per_request.gunicorn (Django)": 9.0, prefix + "cpu_ms_per_request.PostgreSQL": 2.0,
+         prefix + "cores_busy": 1.7},
+    ]  # fmt: skip
+    line = _hits_cpu([m], 2)[0]
+    assert line.startswith("Where the CPU goes with 50 workers without pauses")
+    assert "gunicorn (Django) 8.00 ms (80%); PostgreSQL 2.00 ms (20%); 1.80 of 2 cores busy" in line
+    assert line.endswith("The bottleneck is the largest part: gunicorn (Django).")
+    assert _hits_cpu([Measured(Case("hits", "h", ("x",)))], 2) == []
