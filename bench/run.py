@@ -44,7 +44,7 @@ from bench.report import (  # noqa: E402
     write_json,
 )
 
-SUITES = ("eft", "renders", "hits", "fits", "imports", "publish")
+SUITES = ("eft", "renders", "hits", "fits", "train", "imports", "publish")
 
 
 def machine_facts() -> dict[str, Any]:
@@ -109,6 +109,17 @@ def cases(quick: bool, gpu: bool) -> list[Case]:
     for n in (8,) if quick else (24,):
         out.append(Case("fits", f"{n} people, EFT 50 it", ("bench/fits.py", "--people", str(n), "--work",
                                                             "{work}/fits"), size=n))  # fmt: skip
+    # A training step of the shipped regressor's network (small backbone, 128 px) on the CPU;
+    # the reference network (ResNet-50, 224 px) at two batch sizes on a GPU.
+    steps = ("--steps", "3", "--warmup", "1") if quick else ("--steps", "20")
+    for b in (8,) if quick else (16, 32):
+        argv = ("bench/train.py", "--device", "cpu", "--batch", str(b), *steps)
+        out.append(Case("train", f"CPU, small backbone, 128 px, batch {b}", argv, size=b))
+    if gpu:
+        for b in (16,) if quick else (32, 64):
+            argv = ("bench/train.py", "--device", "cuda", "--backbone", "resnet50", "--input-size", "224",
+                    "--batch", str(b), *steps)  # fmt: skip
+            out.append(Case("train-gpu", f"GPU, ResNet-50, 224 px, batch {b}", argv, size=b))
     for n in (2_000, 5_000) if quick else (10_000, 30_000, 100_000):
         argv = ("bench/imports.py", "--annotations", str(n), "--work", "{work}/imports")
         out.append(Case("imports", f"{n:,} annotations", argv, size=n))
@@ -250,6 +261,16 @@ COLUMNS = {
         Column("levels.w50_capacity.vote_p99_ms", "vote p99 ms, no pauses"),
         Column("votes_lost", "votes lost"),
     ],
+    "train": [
+        Column("ms_per_step", "ms a step"),
+        Column("images_per_s", "images/s"),
+        Column("peak_mb", "peak MB (RSS)"),
+    ],
+    "train-gpu": [
+        Column("ms_per_step", "ms a step"),
+        Column("images_per_s", "images/s"),
+        Column("peak_mb", "peak MB (CUDA)"),
+    ],
     "renders": [
         Column("pairs_per_s", "pairs/s"),
         Column("pairs_per_s_with_jpeg", "pairs/s with JPEG"),
@@ -265,6 +286,9 @@ TITLES = {
     "workers pause 1 s on average before each action; the load generator shares the 2 cores)",
     "renders": "Renders: overlay + side-view pairs, 512 px (bench/renders.py)",
     "fits": "The fit-job path: fits/s and renders/s (bench/fits.py)",
+    "train": "Training: one step of the regressor (forward, loss through the body's joints, backward, "
+    "Adam; bench/train.py)",
+    "train-gpu": "GPU: one training step of the reference network (bench/train.py)",
     "imports": "Dataset import (bench/imports.py, SQLite)",
     "publish": "Aggregation and export (bench/publish.py; each run measures two sizes, small and large)",
 }
@@ -351,10 +375,10 @@ def write_report(
     ]
     if plotted:
         lines += ["## How the costs grow", "", "![growth](report/growth.png)", ""]
-    for suite in ("eft", "eft-gpu", "hits", "renders", "fits", "imports", "publish"):
+    for suite in ("eft", "eft-gpu", "hits", "renders", "fits", "train", "train-gpu", "imports", "publish"):
         mine = [m for m in measured if m.case.suite == suite]
         if not mine:
-            if suite == "eft-gpu":
+            if suite.endswith("-gpu") and any(m.case.suite == suite.removesuffix("-gpu") for m in measured):
                 lines += [
                     "## " + TITLES[suite],
                     "",
