@@ -195,7 +195,6 @@ class CpuMeter:
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
-        self.seen: dict[str, dict[int, float]] = {}
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         parts = {

@@ -19,11 +19,11 @@ import torch
 from numpy.typing import NDArray
 
 from fitting.body.model import BodyModel
-from fitting.geometry.camera import CropBox, weak_perspective_project
+from fitting.geometry.camera import CropBox, normalized_to_image_each, weak_perspective_project
 from fitting.geometry.truncation import TRUNCATION_LEVELS, truncation_box
 from fitting.joints import GT24_OFFSET
 
-#: Fits projected per body forward (the vertices of a batch are the peak memory of publishing).
+#: Fits projected per call of the body's joints (a few MB a batch: no vertices).
 FORWARD_BATCH = 500
 
 
@@ -50,8 +50,7 @@ def fitted_gt24_px(
     cam_all = np.asarray(cam_weak, dtype=np.float64)
     parts = []
     with torch.no_grad():
-        # The joints alone (no mesh), some fits at a time: the vertices the joints read are the
-        # memory (500 fits of the open body: ~60 MB).
+        # The joints alone (no mesh), some fits at a time.
         for start in range(0, count, FORWARD_BATCH):
             part = slice(start, start + FORWARD_BATCH)
             joints = body.joints_spin49(
@@ -63,11 +62,7 @@ def fitted_gt24_px(
                     joints[:, GT24_OFFSET:].double(), torch.as_tensor(cam_all[part], device=device)
                 ).cpu()
             )
-    projected = torch.cat(parts).numpy()  # crop-normalised (N, 24, 2)
-    # normalized_to_image for every fit at once: u = cx + 100 * scale * x_n
-    centers = np.array([[box.center_x, box.center_y] for box in boxes], dtype=np.float64)
-    scales = np.array([box.scale for box in boxes], dtype=np.float64)
-    return np.asarray(centers[:, None, :] + 100.0 * scales[:, None, None] * projected, dtype=np.float64)
+    return normalized_to_image_each(torch.cat(parts).numpy(), boxes)
 
 
 def truncation_boxes(points_px: NDArray[np.floating]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import numpy as np
 import smplx
 import torch
 from numpy.typing import NDArray
+from smplx.lbs import batch_rigid_transform
 from smplx.utils import Struct
 from torch import Tensor, nn
 
@@ -309,8 +310,6 @@ class BodyModel(nn.Module):
         """``forward(betas, pose_rotmat).joints_spin49`` without the mesh: the joints' kinematic
         chain and a few small products (see ``_joints_only_setup``), no skinning of vertices. What
         fitting and export use: neither reads the vertices."""
-        from smplx.lbs import batch_rigid_transform
-
         batch = betas.shape[0]
         if pose_rotmat.shape != (batch, 24, 3, 3):
             raise ValueError(

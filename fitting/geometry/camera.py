@@ -14,6 +14,7 @@ Frames:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,14 @@ def normalized_to_image(points_n: Tensor, box: CropBox) -> Tensor:
     """Crop-normalised ``(..., 2)`` to image pixels: ``u = cx + 100 * scale * x_n``."""
     center = points_n.new_tensor([box.center_x, box.center_y])
     return center + 100.0 * box.scale * points_n
+
+
+def normalized_to_image_each(points_n: NDArray[np.floating], boxes: Sequence[CropBox]) -> NDArray[np.float64]:
+    """``normalized_to_image`` for many people at once: points ``(N, K, 2)``, person i's in
+    ``boxes[i]``."""
+    centers = np.array([[box.center_x, box.center_y] for box in boxes], dtype=np.float64)
+    scales = np.array([box.scale for box in boxes], dtype=np.float64)
+    return centers[:, None, :] + 100.0 * scales[:, None, None] * np.asarray(points_n, dtype=np.float64)
 
 
 def crop_image(image: NDArray[np.uint8], box: CropBox, size: int = CROP_SIZE) -> NDArray[np.uint8]:
